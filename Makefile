@@ -1,0 +1,29 @@
+# The two commands of the quick start: `make demo` and `make test`.
+# Both create .venv idempotently on a fresh machine first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# Pin torch first: an unpinned torch pulls a multi-GB CUDA build (../shared/PLATFORM.md).
+	$(PY) -m pip install -q "$(TORCH_PIN)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m jobs.demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -ra tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+bench: $(STAMP)
+	$(PY) benchmarks/mi_inpaint_cost.py
+
+clean:
+	rm -rf $(VENV) out

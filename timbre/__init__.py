@@ -1,0 +1,1 @@
+"""timbre: training-free timbre transfer by editing latent diffusion models at inference time."""

@@ -1,0 +1,105 @@
+"""Diff-TONE and its baselines: swap the prompt's instrument at a chosen step of a same-seed regeneration."""
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from timbre.conditions import Cond, select_cond
+from timbre.edits.base import (EditBatch, EditModel, EditResult, SamplerConfig, check_fraction, generate,
+                               invert_source, source_cond, target_cond)
+from timbre.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DiffToneParams:
+    """Diff-TONE's one setting: where to swap when the classifier never changes its mind."""
+
+    fallback: float = 0.5  # swap at this fraction of the steps then; recorded per item as swap_found = False
+
+    def __post_init__(self):
+        check_fraction("fallback", self.fallback)
+
+
+@dataclass(frozen=True)
+class DiffRandomParams:
+    """Diff-Random swaps at a step drawn uniformly from the item's generator."""
+
+
+@dataclass(frozen=True)
+class DiffMidpointParams:
+    """Diff-Midpoint swaps at step steps // 2."""
+
+
+def last_change_step(predictions: Tensor) -> tuple[Tensor, Tensor]:
+    """Per item, the last step whose prediction differs from the previous step's (Diff-TONE sec. IV).
+
+    predictions: (steps, B) class indices. Returns (step, found); step is 0 where nothing changed."""
+    changed = predictions[1:] != predictions[:-1]  # (steps - 1, B): change observed at step j + 1
+    steps = torch.arange(1, predictions.shape[0], device=predictions.device).unsqueeze(1)
+    last = torch.where(changed, steps, torch.zeros_like(steps)).amax(0) if changed.numel() else \
+        torch.zeros(predictions.shape[1], dtype=torch.long, device=predictions.device)
+    return last, last > 0
+
+
+def generate_with_swap(model: EditModel, sampler: SamplerConfig, x_start: Tensor, source: Cond, target: Cond,
+                       swap_steps: Tensor, states: Tensor | None = None) -> Tensor:
+    """Sample from x_start under the source condition, switching each item to the target from its swap step.
+
+    `states` (steps, B, ...) holds an earlier source-only run's states; the run then resumes at the first swap."""
+    sigmas = sampler.sigmas()
+    swap_steps = swap_steps.cpu()
+    start = int(swap_steps.min()) if states is not None else 0
+    x = states[start] if states is not None else x_start
+    return generate(model, sampler, x, sigmas, lambda i: select_cond(swap_steps <= i, source, target), start=start)
+
+
+def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond, params: DiffToneParams,
+                   sampler: SamplerConfig) -> tuple[EditResult, Tensor]:
+    """Diff-TONE from a start state at sigma_max: classify x0_hat each step, swap at the last change.
+
+    Returns the edit and the source-only regeneration it classified along the way."""
+    if model.latent_classifier is None:
+        raise ConfigError("diff-tone needs a latent instrument classifier: the model bundle has none")
+    predictions, states = [], []
+
+    def observe(step):
+        states.append(step["x"])
+        predictions.append(model.latent_classifier(step["denoised"]).argmax(-1).cpu())
+
+    source_output = generate(model, sampler, x_start, sampler.sigmas(), source, callback=observe)
+    swap, found = last_change_step(torch.stack(predictions))
+    fallback = int(math.floor(params.fallback * sampler.steps + 0.5))
+    swap = torch.where(found, swap, torch.full_like(swap, fallback))
+    out = generate_with_swap(model, sampler, x_start, source, target, swap, torch.stack(states))
+    info = {"swap_step": swap.tolist(), "swap_found": found.tolist(),
+            "predictions": torch.stack(predictions).T.tolist()}
+    return EditResult(out, info), source_output
+
+
+def random_swap_steps(batch: EditBatch, steps: int) -> Tensor:
+    """One uniform step in [0, steps) per item, from the item's own generator."""
+    return torch.cat([torch.randint(0, steps, (1,), generator=g) for g in batch.generators])
+
+
+def _invert_then_swap(model, batch, sampler, swap_steps: Tensor) -> EditResult:
+    x_start = invert_source(model, batch, sampler, sampler.sigmas(), to=0).top
+    out = generate_with_swap(model, sampler, x_start, source_cond(model, batch), target_cond(batch), swap_steps)
+    return EditResult(out, {"swap_step": swap_steps.tolist()})
+
+
+def diff_tone(model: EditModel, batch: EditBatch, params: DiffToneParams, sampler: SamplerConfig) -> EditResult:
+    """Diff-TONE on a real recording: DDIM-invert under the source condition, then regenerate with the swap."""
+    x_start = invert_source(model, batch, sampler, sampler.sigmas(), to=0).top
+    return diff_tone_from(model, x_start, source_cond(model, batch), target_cond(batch), params, sampler)[0]
+
+
+def diff_random(model: EditModel, batch: EditBatch, params: DiffRandomParams, sampler: SamplerConfig) -> EditResult:
+    """Diff-Random baseline (Diff-TONE sec. V-D) on a real recording."""
+    return _invert_then_swap(model, batch, sampler, random_swap_steps(batch, sampler.steps))
+
+
+def diff_midpoint(model: EditModel, batch: EditBatch, params: DiffMidpointParams,
+                  sampler: SamplerConfig) -> EditResult:
+    """Diff-Midpoint baseline (Diff-TONE sec. V-D) on a real recording."""
+    return _invert_then_swap(model, batch, sampler, torch.full((batch.size,), sampler.steps // 2))

@@ -1,0 +1,1 @@
+"""Model protocols, built-in models, their tiny twins and bundle loading."""

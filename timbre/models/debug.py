@@ -1,0 +1,74 @@
+"""Tiny debug models with random weights: they build offline in well under a second and exercise real code paths."""
+import hashlib
+import math
+
+import torch
+from torch import Tensor, nn
+
+from timbre.models.dit import DIT_SIZES, DiT, randomize_
+from timbre.models.layers import ItemLinear
+
+
+class FrameCodec(nn.Module):
+    """A linear codec: each frame of `hop_length` samples projected on `channels` orthonormal directions."""
+
+    def __init__(self, sample_rate: int = 16000, hop_length: int = 256, channels: int = 16, seed: int = 0):
+        super().__init__()
+        self.sample_rate, self.hop_length, self.channels = sample_rate, hop_length, channels
+        g = torch.Generator().manual_seed(seed)
+        q, _ = torch.linalg.qr(torch.randn(hop_length, channels, generator=g))
+        self.register_buffer("basis", q * math.sqrt(hop_length / channels))  # keeps latent variance near audio's x hop/C
+
+    def encode(self, wave: Tensor) -> Tensor:
+        pad = (-wave.shape[-1]) % self.hop_length
+        frames = nn.functional.pad(wave, (0, pad)).unflatten(-1, (-1, self.hop_length))
+        return torch.einsum("bts,sc->bct", frames.to(self.basis.dtype), self.basis)
+
+    def decode(self, latents: Tensor) -> Tensor:
+        gram = self.basis.T @ self.basis
+        frames = torch.einsum("bct,sc->bts", latents.to(self.basis.dtype), self.basis @ torch.linalg.inv(gram))
+        return frames.flatten(1)
+
+
+class HashConditioner(nn.Module):
+    """Text: mean of per-word vectors seeded by the word's hash. Audio: band energies through a random projection."""
+
+    def __init__(self, dim: int = 64, sample_rate: int = 16000, bands: int = 32, seed: int = 0):
+        super().__init__()
+        self.dim, self.sample_rate, self.bands, self.seed = dim, sample_rate, bands, seed
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("audio_proj", torch.randn(bands, dim, generator=g))
+
+    def _word(self, word: str) -> Tensor:
+        h = int.from_bytes(hashlib.blake2b(f"{self.seed}:{word}".encode(), digest_size=8).digest(), "little")
+        return torch.randn(self.dim, generator=torch.Generator().manual_seed(h & ((1 << 63) - 1)))
+
+    def embed_text(self, texts: list[str]) -> Tensor:
+        vecs = [torch.stack([self._word(w) for w in (t.lower().split() or [""])]).mean(0) for t in texts]
+        return nn.functional.normalize(torch.stack(vecs), dim=-1)
+
+    def embed_audio(self, wave: Tensor) -> Tensor:
+        spec = torch.fft.rfft(wave.float(), dim=-1).abs() ** 2
+        energies = torch.stack([band.mean(-1) for band in spec.tensor_split(self.bands, dim=-1)], -1)
+        return nn.functional.normalize(torch.log1p(energies) @ self.audio_proj, dim=-1)
+
+
+class PooledClassifier(nn.Module):
+    """Instrument logits from the time-mean and time-std of each latent channel."""
+
+    def __init__(self, channels: int, classes: int):
+        super().__init__()
+        self.head = ItemLinear(2 * channels, classes)
+
+    def forward(self, latents: Tensor) -> Tensor:
+        x = latents.to(self.head.weight.dtype)
+        return self.head(torch.cat([x.mean(-1), x.std(-1, correction=0)], -1))
+
+
+DEBUG_INSTRUMENTS = ("violin", "cello", "flute", "clarinet", "trumpet", "piano", "guitar", "organ")
+
+
+def debug_dit(seed: int = 0, channels: int = 16, cond_dim: int = 64) -> DiT:
+    """The tiny DiT with random weights."""
+    from dataclasses import replace
+    return randomize_(DiT(replace(DIT_SIZES["tiny"], channels=channels, cond_dim=cond_dim)), seed).eval()

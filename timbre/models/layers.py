@@ -1,0 +1,18 @@
+"""Layers whose per-item results do not depend on how many items share the batch."""
+import torch
+from torch import Tensor, nn
+
+
+class ItemLinear(nn.Linear):
+    """nn.Linear on (B, in) vectors as B separate 1-row products, so an item's output is bitwise batch-invariant.
+
+    A plain (B, in) matmul switches BLAS kernels with B (gemv at B = 1), which changes low bits."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 2:
+            return super().forward(x)
+        b = x.shape[0]
+        weight = self.weight.T.unsqueeze(0).expand(b, -1, -1)
+        if self.bias is None:
+            return torch.bmm(x.unsqueeze(1), weight).squeeze(1)
+        return torch.baddbmm(self.bias.expand(b, 1, -1), x.unsqueeze(1), weight).squeeze(1)

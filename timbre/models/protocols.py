@@ -1,0 +1,37 @@
+"""The interfaces the engine needs from models: codec, conditioner, latent classifier."""
+from typing import Protocol
+
+from torch import Tensor
+
+
+class Codec(Protocol):
+    """Audio <-> latent [C, T]: `hop_length` samples per latent frame at `sample_rate`."""
+
+    sample_rate: int
+    hop_length: int
+    channels: int
+
+    def encode(self, wave: Tensor) -> Tensor:
+        """(B, S) mono waves -> (B, C, ceil(S / hop_length)) latents."""
+
+    def decode(self, latents: Tensor) -> Tensor:
+        """(B, C, T) latents -> (B, T * hop_length) waves."""
+
+
+class Conditioner(Protocol):
+    """Text and audio -> unit vectors in one `dim`-dimensional space (the CLAP interface)."""
+
+    dim: int
+    sample_rate: int
+
+    def embed_text(self, texts: list[str]) -> Tensor:
+        """(B,) prompts -> (B, dim) unit vectors."""
+
+    def embed_audio(self, wave: Tensor) -> Tensor:
+        """(B, S) mono waves at `sample_rate` -> (B, dim) unit vectors."""
+
+
+class LatentClassifier(Protocol):
+    """Latents (B, C, T) -> instrument logits (B, classes)."""
+
+    def __call__(self, latents: Tensor) -> Tensor: ...
