@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from jobs.cli import build_parser, main
+from timbre.edits import METHODS
+
+
+@pytest.fixture
+def stereo_wav(tmp_path):
+    path = tmp_path / "in.wav"
+    t = np.arange(22050) / 22050
+    sf.write(path, np.stack([0.3 * np.sin(2 * np.pi * 330 * t), 0.2 * np.sin(2 * np.pi * 440 * t)], 1), 22050,
+             subtype="PCM_24")
+    return path
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_writes_a_file_like_its_input(method, stereo_wav, tmp_path, capsys):
+    out = tmp_path / f"{method}.wav"
+    assert main(["edit", str(stereo_wav), "--method", method, "--to", "violin", "-o", str(out), "--steps", "3"]) == 0
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (22050, 2, 22050, "PCM_24")
+    assert f"wrote {out}: {method} to prompt 'violin'" in capsys.readouterr().out
+
+
+def test_reference_recording_target_and_flac_output(stereo_wav, tmp_path, capsys):
+    out = tmp_path / "out.flac"
+    code = main(["edit", str(stereo_wav), "--method", "diff-tone", "--to", str(stereo_wav), "--source", "piano",
+                 "-o", str(out), "--steps", "3"])
+    assert code == 0 and sf.info(out).format == "FLAC"
+    assert f"to recording {stereo_wav}" in capsys.readouterr().out
+
+
+def test_help_explains_every_parameter(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["edit", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--method", "--to", "--output", "--source", "--k", "--clamp", "--noise-fraction", "--steps", "--cfg",
+                 "--seed", "--fallback", "--solver", "--model"):
+        assert flag in text
+    assert all(name in text for name in METHODS)
+
+
+def _fails(argv, capsys):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    return err
+
+
+def test_missing_input_is_one_line(tmp_path, capsys):
+    err = _fails(["edit", str(tmp_path / "nope.wav"), "--method", "pni", "--to", "x", "-o", str(tmp_path / "o.wav")],
+                 capsys)
+    assert "nope.wav: cannot read (No such file or directory)" in err
+
+
+def test_a_text_file_named_wav_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio at all")
+    err = _fails(["edit", str(bad), "--method", "pni", "--to", "x", "-o", str(tmp_path / "o.wav")], capsys)
+    assert "bad.wav: not a readable audio file" in err
+    assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--method", "mi-inpaint", "--k", "1.5"], "k must be a number in [0, 1]"),
+    (["--method", "mi-inpaint", "--clamp", "-0.2"], "clamp must be a number in [0, 1]"),
+    (["--method", "pni", "--steps", "0"], "steps must be an integer >= 1"),
+    (["--method", "pni", "--clamp", "0.5"], "--clamp does not apply to --method pni"),
+    (["--method", "pni", "--to", "missing_ref.wav"], "missing_ref.wav: reference recording not found"),
+])
+def test_bad_parameters_name_themselves(stereo_wav, tmp_path, capsys, extra, message):
+    argv = ["edit", str(stereo_wav), "-o", str(tmp_path / "o.wav")] + extra
+    if "--to" not in extra:
+        argv += ["--to", "violin"]
+    assert message in _fails(argv, capsys)
+
+
+def test_unknown_method_is_refused_by_the_parser(stereo_wav, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["edit", str(stereo_wav), "--method", "warp", "--to", "x", "-o", str(tmp_path / "o.wav")])
+    assert e.value.code == 2 and "invalid choice: 'warp'" in capsys.readouterr().err
+
+
+def test_bad_output_suffix(stereo_wav, tmp_path, capsys):
+    assert "output must end in .wav or .flac" in _fails(
+        ["edit", str(stereo_wav), "--method", "pni", "--to", "x", "-o", str(tmp_path / "o.mp3")], capsys)

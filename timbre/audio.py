@@ -1,0 +1,82 @@
+"""Audio decode/encode, resampling and length fitting: bytes in, arrays out; nothing hidden."""
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from timbre.errors import AudioError
+
+FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+
+
+@dataclass(frozen=True, eq=False)
+class Audio:
+    """Samples (frames, channels) float32 at a sample rate, with the source file's format and subtype."""
+
+    samples: np.ndarray
+    sample_rate: int
+    format: str = "WAV"
+    subtype: str | None = None  # e.g. PCM_16; kept on write so an edit returns what came in
+
+    @property
+    def frames(self) -> int:
+        return self.samples.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self.samples.shape[1]
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def decode_audio(data: bytes, name: str) -> Audio:
+    """Decode a WAV/FLAC/OGG file's bytes; AudioError naming `name` and the cause when unusable."""
+    if not data:
+        raise AudioError(name, "empty file (0 bytes)")
+    try:
+        info = sf.info(io.BytesIO(data))
+        samples, sample_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+        raise AudioError(name, f"not a readable audio file ({e})") from None
+    if samples.shape[0] == 0:
+        raise AudioError(name, "no audio frames")
+    if samples.shape[1] == 0:
+        raise AudioError(name, "no audio channels")
+    bad = int((~np.isfinite(samples)).sum())
+    if bad:
+        raise AudioError(name, f"{bad} NaN or infinite samples")
+    return Audio(samples, int(sample_rate), info.format, info.subtype)
+
+
+def encode_audio(audio: Audio, format: str | None = None) -> bytes:
+    """Encode to WAV or FLAC, keeping the source subtype where the format allows it."""
+    fmt = format or audio.format
+    subtype = audio.subtype if audio.subtype and sf.check_format(fmt, audio.subtype) else None
+    buffer = io.BytesIO()
+    sf.write(buffer, audio.samples, audio.sample_rate, format=fmt, subtype=subtype)
+    return buffer.getvalue()
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Band-limited resampling of (frames, channels) with libsoxr (VHQ); identity when the rates match."""
+    if rate_in == rate_out:
+        return samples
+    return soxr.resample(samples, rate_in, rate_out, quality="VHQ").astype(np.float32, copy=False)
+
+
+def fit_length(samples: np.ndarray, frames: int) -> np.ndarray:
+    """Trim or zero-pad (frames, channels) to exactly `frames`."""
+    if samples.shape[0] >= frames:
+        return samples[:frames]
+    return np.pad(samples, ((0, frames - samples.shape[0]), (0, 0)))
+
+
+def clipped_count(audio: Audio) -> int:
+    """Samples that a fixed-point subtype cannot hold (|x| > 1); float subtypes clip nothing."""
+    if audio.subtype and ("FLOAT" in audio.subtype or "DOUBLE" in audio.subtype):
+        return 0
+    return int((np.abs(audio.samples) > 1.0).sum())

@@ -1,0 +1,59 @@
+"""Timbre transfer of one audio clip: channels as batch items, model rate in, source rate and length out."""
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from timbre.audio import Audio, clipped_count, fit_length, resample
+from timbre.edits import EditBatch, EditSpec
+from timbre.models.bundle import ModelBundle
+from timbre.randomness import item_generators
+
+
+@dataclass(frozen=True, eq=False)
+class TransferOutput:
+    """The edited clip and what was done to make it."""
+
+    audio: Audio
+    info: dict[str, Any]
+
+
+def _mono(audio: Audio) -> np.ndarray:
+    return audio.samples.mean(axis=1, keepdims=True)
+
+
+def text_condition(bundle: ModelBundle, text: str) -> Tensor:
+    """A (1, dim) condition from a prompt."""
+    return bundle.conditioner.embed_text([text])
+
+
+def audio_condition(bundle: ModelBundle, audio: Audio) -> Tensor:
+    """A (1, dim) condition from a recording (mono mix at the conditioner's rate), as CLAP embeds audio."""
+    wave = resample(_mono(audio), audio.sample_rate, bundle.conditioner.sample_rate)[:, 0]
+    return bundle.conditioner.embed_audio(torch.from_numpy(np.ascontiguousarray(wave)).unsqueeze(0))
+
+
+@torch.no_grad()
+def transfer_audio(bundle: ModelBundle, audio: Audio, spec: EditSpec, target: Tensor, source: Tensor | None,
+                   seed: int, item_id: str) -> TransferOutput:
+    """Edit every channel of a clip as one batch; all channels share the item's noise, so equal channels stay equal."""
+    rate = bundle.sample_rate
+    waves = resample(audio.samples, audio.sample_rate, rate)
+    model_frames = waves.shape[0]
+    batch_waves = torch.from_numpy(np.ascontiguousarray(waves.T))
+    latents = bundle.codec.encode(batch_waves)
+    if source is None:
+        source = audio_condition(bundle, audio)
+    channels = audio.channels
+    batch = EditBatch(latents, target.expand(channels, -1), source.expand(channels, -1),
+                      item_generators(seed, [item_id] * channels), tuple(f"{item_id}#ch{c}" for c in range(channels)))
+    result = spec.run(bundle.edit_model(), batch)
+    decoded = bundle.codec.decode(result.latents)[:, :model_frames].T.numpy().astype(np.float32)
+    samples = fit_length(resample(decoded, rate, audio.sample_rate), audio.frames)
+    edited = replace(audio, samples=np.ascontiguousarray(samples))
+    info = {"model": bundle.name, "method": spec.method, "model_sample_rate": rate,
+            "resampled": audio.sample_rate != rate, "channels": channels, "latent_frames": latents.shape[-1],
+            "clipped_samples": clipped_count(edited), **result.info}
+    return TransferOutput(edited, info)
