@@ -2,10 +2,15 @@
 import math
 from dataclasses import dataclass
 
+from torch import Tensor
+
+from timbre.conditions import Cond
+
 from timbre.edits.base import (EditBatch, EditModel, EditResult, SamplerConfig, check_fraction, generate,
                                invert_source, target_cond)
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
 from timbre.errors import ConfigError
+from timbre.inversion import Trajectory
 from timbre.randomness import randn_items
 
 
@@ -26,6 +31,18 @@ def clamp_steps(clamp: float, steps: int) -> int:
     return int(math.floor(clamp * steps + 0.5))
 
 
+def sample_inpainted(model: EditModel, sampler: SamplerConfig, trajectory: Trajectory, split: ChannelSplit,
+                     noise: Tensor, target: Cond, n_clamp: int) -> Tensor:
+    """The sampling phase: timbre part fresh noise at sigma_max, structure pinned to the path for n_clamp steps."""
+    sigmas = trajectory.sigmas
+    x_start = split.with_structure(float(sigmas[0]) * noise, trajectory.top)
+
+    def clamp_structure(x, i):
+        return split.with_structure(x, trajectory.at(i)) if i < n_clamp else x
+
+    return generate(model, sampler, x_start, sigmas, target, hook=clamp_structure)
+
+
 def mi_inpaint(model: EditModel, batch: EditBatch, params: MIInpaintParams, sampler: SamplerConfig) -> EditResult:
     """MI-guided inpainting (MI-guided inpainting 4.3.2): invert, renoise timbre, clamp structure early."""
     if model.channel_ranking is None:
@@ -34,15 +51,9 @@ def mi_inpaint(model: EditModel, batch: EditBatch, params: MIInpaintParams, samp
     if model.channel_ranking.numel() != x0.shape[1]:
         raise ConfigError(f"channel_ranking has {model.channel_ranking.numel()} entries, latents {x0.shape[1]} channels")
     split = ChannelSplit(timbre_mask(model.channel_ranking, params.k), model.channel_basis)
-    sigmas = sampler.sigmas()
-    trajectory = invert_source(model, batch, sampler, sigmas, to=0)
+    trajectory = invert_source(model, batch, sampler, sampler.sigmas(), to=0)
     noise = randn_items(batch.generators, x0.shape[1:], device=x0.device, dtype=x0.dtype)
-    x_start = split.with_structure(float(sigmas[0]) * noise, trajectory.top)
     n_clamp = clamp_steps(params.clamp, sampler.steps)
-
-    def clamp_structure(x, i):
-        return split.with_structure(x, trajectory.at(i)) if i < n_clamp else x
-
-    out = generate(model, sampler, x_start, sigmas, target_cond(batch), hook=clamp_structure)
+    out = sample_inpainted(model, sampler, trajectory, split, noise, target_cond(batch), n_clamp)
     n_timbre = int(split.mask.sum())
     return EditResult(out, {"timbre_channels": [n_timbre] * batch.size, "clamp_steps": [n_clamp] * batch.size})
