@@ -40,9 +40,3 @@ def select_cond(use_b: Tensor, a: Cond, b: Cond) -> Cond:
         return torch.where(mask, b, a)
     return {k: select_cond(use_b, a[k], b[k]) for k in a}
 
-
-def cond_to(cond: Cond, device, dtype=None) -> Cond:
-    """Move a condition to a device (and floating dtype)."""
-    if isinstance(cond, Tensor):
-        return cond.to(device=device, dtype=dtype if cond.is_floating_point() and dtype else cond.dtype)
-    return {k: cond_to(v, device, dtype) for k, v in cond.items()}

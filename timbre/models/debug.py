@@ -1,6 +1,7 @@
 """Tiny debug models with random weights: they build offline in well under a second and exercise real code paths."""
 import hashlib
 import math
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
@@ -70,5 +71,4 @@ DEBUG_INSTRUMENTS = ("violin", "cello", "flute", "clarinet", "trumpet", "piano",
 
 def debug_dit(seed: int = 0, channels: int = 16, cond_dim: int = 64) -> DiT:
     """The tiny DiT with random weights."""
-    from dataclasses import replace
     return randomize_(DiT(replace(DIT_SIZES["tiny"], channels=channels, cond_dim=cond_dim)), seed).eval()
