@@ -1,5 +1,9 @@
 """A model bundle: codec, denoiser, conditioner, classifier and channel analysis, loaded by name."""
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -7,7 +11,9 @@ from torch import Tensor
 from timbre.denoisers import Denoiser, EDMPrecond
 from timbre.edits.base import EditModel
 from timbre.errors import ModelError
-from timbre.models.debug import DEBUG_INSTRUMENTS, FrameCodec, HashConditioner, PooledClassifier, debug_dit
+from timbre.models.debug import (DEBUG_INSTRUMENTS, FrameCodec, FrameCodecConfig, HashConditioner,
+                                 HashConditionerConfig, PooledClassifier, PooledClassifierConfig, debug_dit)
+from timbre.models.checkpoint import load_component, load_tensors, save_component, save_tensors
 from timbre.models.dit import randomize_
 from timbre.models.protocols import Codec, Conditioner, LatentClassifier
 
@@ -25,6 +31,7 @@ class ModelBundle:
     latent_classifier: LatentClassifier | None = None
     channel_ranking: Tensor | None = None
     channel_basis: Tensor | None = None
+    provenance: Mapping[str, Any] = field(default_factory=dict)  # corpus seed, training metrics, versions
 
     @property
     def sample_rate(self) -> int:
@@ -36,20 +43,84 @@ class ModelBundle:
 
 def debug_bundle(seed: int = 0) -> ModelBundle:
     """The tiny twin: random weights, 16 latent channels at 62.5 Hz from 16 kHz audio, 64-d conditions."""
-    codec = FrameCodec(sample_rate=16000, hop_length=256, channels=16, seed=seed)
-    conditioner = HashConditioner(dim=64, sample_rate=16000, seed=seed)
-    classifier = randomize_(PooledClassifier(16, len(DEBUG_INSTRUMENTS)), seed + 1).eval()
+    codec = FrameCodec(FrameCodecConfig(sample_rate=16000, hop_length=256, channels=16, seed=seed))
+    conditioner = HashConditioner(HashConditionerConfig(dim=64, sample_rate=16000, seed=seed))
+    classifier = randomize_(PooledClassifier(PooledClassifierConfig(16, len(DEBUG_INSTRUMENTS))), seed + 1).eval()
     ranking = torch.randperm(16, generator=torch.Generator().manual_seed(seed))
     return ModelBundle(name=f"debug-{seed}", codec=codec, denoiser=EDMPrecond(debug_dit(seed, 16, 64)),
                        conditioner=conditioner, null_cond=torch.zeros(64), instruments=DEBUG_INSTRUMENTS,
                        latent_classifier=classifier, channel_ranking=ranking)
 
 
+BUNDLE_FORMAT, BUNDLE_VERSION = "timbre-bundle", 1
+MANIFEST = "bundle.json"
+
+
+def save_bundle(bundle: ModelBundle, folder: Path) -> None:
+    """Write a bundle folder: a manifest, one safetensors file per component, the analysis tensors."""
+    if not isinstance(bundle.denoiser, EDMPrecond):
+        raise ModelError("only EDM-preconditioned denoisers can be saved in a bundle")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = {"codec": bundle.codec, "denoiser": bundle.denoiser.net, "conditioner": bundle.conditioner}
+    if bundle.latent_classifier is not None:
+        parts["latent_classifier"] = bundle.latent_classifier
+    for part, module in parts.items():
+        save_component(module, folder / f"{part}.safetensors")
+    analysis = {"null_cond": bundle.null_cond}
+    analysis |= {k: v for k, v in (("channel_ranking", bundle.channel_ranking),
+                                   ("channel_basis", bundle.channel_basis)) if v is not None}
+    save_tensors(analysis, folder / "analysis.safetensors")
+    manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "name": bundle.name,
+                "instruments": list(bundle.instruments), "sigma_data": bundle.denoiser.sigma_data,
+                "components": sorted(parts), "provenance": dict(bundle.provenance)}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The bundle manifest; ModelError naming the file when missing, unreadable or of another format."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ModelError(f"{path}: missing bundle manifest")
+    try:
+        manifest = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ModelError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise ModelError(f"{path}: not a timbre bundle manifest")
+    if manifest.get("version") != BUNDLE_VERSION:
+        raise ModelError(f"{path}: bundle version {manifest.get('version')!r}, this timbre reads {BUNDLE_VERSION}")
+    return manifest
+
+
+def load_bundle_folder(folder: Path) -> ModelBundle:
+    """Load a bundle written by save_bundle; every error names the file at fault."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    parts = {p: load_component(folder / f"{p}.safetensors") for p in manifest.get("components", [])}
+    for required in ("codec", "denoiser", "conditioner"):
+        if required not in parts:
+            raise ModelError(f"{folder / MANIFEST}: lists no {required}")
+    analysis = load_tensors(folder / "analysis.safetensors")
+    if "null_cond" not in analysis:
+        raise ModelError(f"{folder / 'analysis.safetensors'}: missing null_cond")
+    return ModelBundle(name=manifest["name"], codec=parts["codec"],
+                       denoiser=EDMPrecond(parts["denoiser"], manifest["sigma_data"]),
+                       conditioner=parts["conditioner"], null_cond=analysis["null_cond"],
+                       instruments=tuple(manifest["instruments"]), latent_classifier=parts.get("latent_classifier"),
+                       channel_ranking=analysis.get("channel_ranking"), channel_basis=analysis.get("channel_basis"),
+                       provenance=manifest.get("provenance", {}))
+
+
 BUILTIN_BUNDLES = {"debug": debug_bundle}
 
 
-def load_bundle(name: str) -> ModelBundle:
-    """A bundle by built-in name."""
-    if name in BUILTIN_BUNDLES:
-        return BUILTIN_BUNDLES[name]()
-    raise ModelError(f"unknown model bundle {name!r}; available: {', '.join(BUILTIN_BUNDLES)}")
+def load_bundle(name_or_path: str | Path) -> ModelBundle:
+    """A bundle by built-in name, or from a bundle folder."""
+    if str(name_or_path) in BUILTIN_BUNDLES:
+        return BUILTIN_BUNDLES[str(name_or_path)]()
+    path = Path(name_or_path)
+    if path.is_dir():
+        return load_bundle_folder(path)
+    raise ModelError(f"no model bundle {str(name_or_path)!r}: neither a built-in name "
+                     f"({', '.join(BUILTIN_BUNDLES)}) nor a bundle folder")

@@ -1,7 +1,7 @@
 """Tiny debug models with random weights: they build offline in well under a second and exercise real code paths."""
 import hashlib
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -10,15 +10,26 @@ from timbre.models.dit import DIT_SIZES, DiT, randomize_
 from timbre.models.layers import ItemLinear
 
 
+@dataclass(frozen=True)
+class FrameCodecConfig:
+    sample_rate: int = 16000  # audio rate
+    hop_length: int = 256  # samples per latent frame
+    channels: int = 16  # latent channels
+    seed: int = 0  # seed of the random orthonormal projection
+
+
 class FrameCodec(nn.Module):
     """A linear codec: each frame of `hop_length` samples projected on `channels` orthonormal directions."""
 
-    def __init__(self, sample_rate: int = 16000, hop_length: int = 256, channels: int = 16, seed: int = 0):
+    kind = "frame_codec"
+
+    def __init__(self, config: FrameCodecConfig = FrameCodecConfig()):
         super().__init__()
-        self.sample_rate, self.hop_length, self.channels = sample_rate, hop_length, channels
-        g = torch.Generator().manual_seed(seed)
-        q, _ = torch.linalg.qr(torch.randn(hop_length, channels, generator=g))
-        self.register_buffer("basis", q * math.sqrt(hop_length / channels))  # keeps latent variance near audio's x hop/C
+        self.config = config
+        self.sample_rate, self.hop_length, self.channels = config.sample_rate, config.hop_length, config.channels
+        g = torch.Generator().manual_seed(config.seed)
+        q, _ = torch.linalg.qr(torch.randn(config.hop_length, config.channels, generator=g))
+        self.register_buffer("basis", q * math.sqrt(config.hop_length / config.channels))
 
     def encode(self, wave: Tensor) -> Tensor:
         pad = (-wave.shape[-1]) % self.hop_length
@@ -31,14 +42,25 @@ class FrameCodec(nn.Module):
         return frames.flatten(1)
 
 
+@dataclass(frozen=True)
+class HashConditionerConfig:
+    dim: int = 64  # embedding size
+    sample_rate: int = 16000  # audio rate it embeds
+    bands: int = 32  # spectral bands of the audio embedding
+    seed: int = 0  # seed of word vectors and the audio projection
+
+
 class HashConditioner(nn.Module):
     """Text: mean of per-word vectors seeded by the word's hash. Audio: band energies through a random projection."""
 
-    def __init__(self, dim: int = 64, sample_rate: int = 16000, bands: int = 32, seed: int = 0):
+    kind = "hash_conditioner"
+
+    def __init__(self, config: HashConditionerConfig = HashConditionerConfig()):
         super().__init__()
-        self.dim, self.sample_rate, self.bands, self.seed = dim, sample_rate, bands, seed
-        g = torch.Generator().manual_seed(seed)
-        self.register_buffer("audio_proj", torch.randn(bands, dim, generator=g))
+        self.config = config
+        self.dim, self.sample_rate, self.bands, self.seed = config.dim, config.sample_rate, config.bands, config.seed
+        g = torch.Generator().manual_seed(config.seed)
+        self.register_buffer("audio_proj", torch.randn(config.bands, config.dim, generator=g))
 
     def _word(self, word: str) -> Tensor:
         h = int.from_bytes(hashlib.blake2b(f"{self.seed}:{word}".encode(), digest_size=8).digest(), "little")
@@ -54,12 +76,21 @@ class HashConditioner(nn.Module):
         return nn.functional.normalize(torch.log1p(energies) @ self.audio_proj, dim=-1)
 
 
+@dataclass(frozen=True)
+class PooledClassifierConfig:
+    channels: int = 16  # latent channels
+    classes: int = 8  # instruments
+
+
 class PooledClassifier(nn.Module):
     """Instrument logits from the time-mean and time-std of each latent channel."""
 
-    def __init__(self, channels: int, classes: int):
+    kind = "pooled_classifier"
+
+    def __init__(self, config: PooledClassifierConfig = PooledClassifierConfig()):
         super().__init__()
-        self.head = ItemLinear(2 * channels, classes)
+        self.config = config
+        self.head = ItemLinear(2 * config.channels, config.classes)
 
     def forward(self, latents: Tensor) -> Tensor:
         x = latents.to(self.head.weight.dtype)

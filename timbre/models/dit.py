@@ -75,9 +75,11 @@ class Block(nn.Module):
 class DiT(nn.Module):
     """Raw network F(x_in (B, C, T), c_noise (B,), cond (B, cond_dim)) -> (B, C, T); wrap it in EDMPrecond."""
 
+    kind = "dit"
+
     def __init__(self, cfg: DiTConfig):
         super().__init__()
-        self.cfg = cfg
+        self.config = cfg
         self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(1000), cfg.noise_features // 2)))
         self.noise_mlp = nn.Sequential(ItemLinear(cfg.noise_features, cfg.width), nn.SiLU(), ItemLinear(cfg.width, cfg.width))
         self.cond_proj = ItemLinear(cfg.cond_dim, cfg.width)
