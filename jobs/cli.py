@@ -2,10 +2,10 @@
 import argparse
 import sys
 
-from jobs import edit
+from jobs import edit, train
 from timbre.errors import TimbreError
 
-VERBS = (edit,)
+VERBS = (edit, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

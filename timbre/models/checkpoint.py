@@ -11,6 +11,7 @@ from torch import nn
 from timbre.errors import ModelError
 from timbre.models.debug import (FrameCodec, FrameCodecConfig, HashConditioner, HashConditionerConfig,
                                  PooledClassifier, PooledClassifierConfig)
+from timbre.models.codec import SpectralCodec, SpectralCodecConfig
 from timbre.models.dit import DiT, DiTConfig
 
 COMPONENT_FORMAT = "timbre-component/1"
@@ -20,6 +21,7 @@ KINDS: dict[str, tuple[type[nn.Module], type]] = {
     FrameCodec.kind: (FrameCodec, FrameCodecConfig),
     HashConditioner.kind: (HashConditioner, HashConditionerConfig),
     PooledClassifier.kind: (PooledClassifier, PooledClassifierConfig),
+    SpectralCodec.kind: (SpectralCodec, SpectralCodecConfig),
 }
 
 

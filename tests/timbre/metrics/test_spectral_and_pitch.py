@@ -1,0 +1,40 @@
+import math
+
+import pytest
+import torch
+
+from timbre.metrics.pitch import Contour, pitch_agreement, pitch_contour
+from timbre.metrics.spectral import multi_resolution_spectral_distance
+
+RATE = 16000
+
+
+def _sine(hz, seconds=1.0):
+    t = torch.arange(int(seconds * RATE)) / RATE
+    return 0.5 * torch.sin(2 * math.pi * hz * t)
+
+
+def test_spectral_distance_is_zero_for_identical_waves_and_log2_for_a_doubling():
+    noise = torch.randn(2, RATE, generator=torch.Generator().manual_seed(0))
+    assert multi_resolution_spectral_distance(noise, noise).abs().max().item() == 0.0
+    assert multi_resolution_spectral_distance(noise, 2 * noise).tolist() == pytest.approx([math.log(2)] * 2, rel=0.02)
+
+
+def test_spectral_distance_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="differ in shape"):
+        multi_resolution_spectral_distance(torch.zeros(1, 100), torch.zeros(1, 101))
+
+
+def test_a_semitone_is_100_cents_and_identity_is_0():
+    a, b = pitch_contour(torch.stack([_sine(440), _sine(440)]), RATE), pitch_contour(
+        torch.stack([_sine(440), _sine(440 * 2 ** (1 / 12))]), RATE)
+    same, shifted = pitch_agreement(a, a), pitch_agreement(a, b)
+    assert same["median_cents"] == 0.0 and same["within_50_cents"] == 1.0 and same["voiced_kept"] == 1.0
+    assert shifted["within_50_cents"] == pytest.approx(0.5, abs=0.05)  # one of the two items moved a semitone
+
+
+def test_silenced_frames_count_against_voicing_not_the_median():
+    source = Contour(torch.full((1, 10), 220.0), torch.ones(1, 10))
+    half = Contour(torch.full((1, 10), 220.0), torch.tensor([[1.0] * 5 + [0.0] * 5]))
+    result = pitch_agreement(source, half)
+    assert result["median_cents"] == 0.0 and result["voiced_kept"] == 0.5

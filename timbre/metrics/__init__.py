@@ -1,0 +1,1 @@
+"""Metrics, each pure; distributional ones return statistics that merge."""

@@ -1,0 +1,1 @@
+"""Training loops for the embedded default models: pure functions, progress through a callback."""
