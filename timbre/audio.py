@@ -69,10 +69,10 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 
 def fit_length(samples: np.ndarray, frames: int) -> np.ndarray:
-    """Trim or zero-pad (frames, channels) to exactly `frames`."""
+    """Trim or zero-pad along the first axis ((frames,) or (frames, channels)) to exactly `frames`."""
     if samples.shape[0] >= frames:
         return samples[:frames]
-    return np.pad(samples, ((0, frames - samples.shape[0]), (0, 0)))
+    return np.pad(samples, [(0, frames - samples.shape[0])] + [(0, 0)] * (samples.ndim - 1))
 
 
 def clipped_count(audio: Audio) -> int:

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from timbre.audio import fit_length
 from timbre.corpus.instruments import INSTRUMENTS, INSTRUMENT_NAMES
 from timbre.corpus.melody import PITCH_RANGE, VELOCITIES, Note, random_melody
 from timbre.corpus.synth import SAMPLE_RATE, render_note
@@ -40,17 +41,13 @@ def item_rng(seed: int, split: str, kind: str, index: int) -> np.random.Generato
     return np.random.default_rng([seed, SPLITS[split], {"note": 0, "stem": 1}[kind], index])
 
 
-def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
-
-
 def note_example(seed: int, split: str, index: int, instrument: int | None = None) -> NoteExample:
     """Item `index` of the note set: instruments cycle with the index; pitch and velocity are drawn."""
     rng = item_rng(seed, split, "note", index)
     inst = index % len(INSTRUMENTS) if instrument is None else instrument
     pitch, velocity = int(rng.integers(PITCH_RANGE[0], PITCH_RANGE[1] + 1)), int(rng.choice(VELOCITIES))
     audio = render_note(INSTRUMENTS[inst], pitch, velocity, 0.75, rng)
-    return NoteExample(_fit(audio, int(NOTE_SECONDS * SAMPLE_RATE)), inst, pitch, velocity)
+    return NoteExample(fit_length(audio, int(NOTE_SECONDS * SAMPLE_RATE)), inst, pitch, velocity)
 
 
 def render_notes(instrument: int, notes: tuple[Note, ...], rng: np.random.Generator,

@@ -41,11 +41,12 @@ class ChannelSplit:
                 raise ConfigError(f"channel_basis must be ({c}, {c}), got {tuple(q.shape)}")
             if not torch.allclose(q.T @ q, torch.eye(c, dtype=q.dtype), atol=1e-4):
                 raise ConfigError("channel_basis must be orthogonal (Q^T Q = I)")
+            q_s = q[:, ~self.mask.cpu()]
+            object.__setattr__(self, "_projector", q_s @ q_s.T)  # P_S = Q_S Q_S^T, built once, not per step
 
     def structure_projector(self, like: Tensor) -> Tensor:
-        """P_S = Q_S Q_S^T, the orthogonal projector onto the structure directions."""
-        q_s = self.basis.double()[:, ~self.mask.cpu()]
-        return (q_s @ q_s.T).to(device=like.device, dtype=like.dtype)
+        """P_S = Q_S Q_S^T, the orthogonal projector onto the structure directions, on like's device and dtype."""
+        return self._projector.to(device=like.device, dtype=like.dtype)
 
     def with_structure(self, x: Tensor, structure_from: Tensor) -> Tensor:
         """x with its structure part replaced by structure_from's: x + P_S (y - x)."""

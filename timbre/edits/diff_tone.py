@@ -82,15 +82,20 @@ def random_swap_steps(batch: EditBatch, steps: int) -> Tensor:
     return torch.cat([torch.randint(0, steps, (1,), generator=g) for g in batch.generators])
 
 
+def _inverted_start(model: EditModel, batch: EditBatch, sampler: SamplerConfig) -> Tensor:
+    """The source DDIM-inverted to sigma_max under the source condition: where a real recording's regeneration starts."""
+    return invert_source(model, batch, sampler, sampler.sigmas(), to=0).top
+
+
 def _invert_then_swap(model, batch, sampler, swap_steps: Tensor) -> EditResult:
-    x_start = invert_source(model, batch, sampler, sampler.sigmas(), to=0).top
+    x_start = _inverted_start(model, batch, sampler)
     out = generate_with_swap(model, sampler, x_start, source_cond(model, batch), target_cond(batch), swap_steps)
     return EditResult(out, {"swap_step": swap_steps.tolist()})
 
 
 def diff_tone(model: EditModel, batch: EditBatch, params: DiffToneParams, sampler: SamplerConfig) -> EditResult:
     """Diff-TONE on a real recording: DDIM-invert under the source condition, then regenerate with the swap."""
-    x_start = invert_source(model, batch, sampler, sampler.sigmas(), to=0).top
+    x_start = _inverted_start(model, batch, sampler)
     return diff_tone_from(model, x_start, source_cond(model, batch), target_cond(batch), params, sampler)[0]
 
 

@@ -7,11 +7,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from timbre.audio import fit_length
 from timbre.corpus.dataset import SAMPLE_RATE, note_example, stem_example
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
 from timbre.metrics.spectral import multi_resolution_spectral_distance
 from timbre.models.codec import SpectralCodec, SpectralCodecConfig, griffin_lim
-
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ def training_pool(corpus_seed: int, stems: int, notes: int, seconds: float,
     Crops must stay within a row's true length: padded rows would otherwise feed mostly silence."""
     n = int(seconds * SAMPLE_RATE)
     clips = [stem_example(corpus_seed, split, i).audio for i in range(stems)]
-    clips += [np.pad(note_example(corpus_seed, split, i).audio, (0, max(0, n - SAMPLE_RATE)))[:n] for i in range(notes)]
+    clips += [fit_length(note_example(corpus_seed, split, i).audio, n) for i in range(notes)]
     width = max(len(c) for c in clips)
-    pool = torch.from_numpy(np.stack([np.pad(c, (0, width - len(c))) for c in clips]))
+    pool = torch.from_numpy(np.stack([fit_length(c, width) for c in clips]))
     return pool, torch.tensor([len(c) for c in clips])
 
 
