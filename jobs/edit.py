@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument("--clamp", type=float, default=None, help="mi-inpaint: fraction of steps with the structure pinned [0-1] (default 0.5)")
     p.add_argument("--noise-fraction", type=float, default=None, help="pni, ddim-pni: noise level as a share of sigma_max [0-1] (default 0.5)")
     p.add_argument("--fallback", type=float, default=None, help="diff-tone: swap at this share of the steps when the classifier never changes its mind (default 0.5)")
+    p.add_argument("--space", choices=("basis", "raw"), default=None,
+                   help="mi-inpaint: split timbre from structure in the bundle's learned timbre basis or in raw "
+                        "latent channels (default: the basis when the bundle has one)")
     p.add_argument("--steps", type=int, default=DEFAULTS.steps, help="sampling steps on the EDM grid")
     p.add_argument("--cfg", type=float, default=DEFAULTS.cfg, help="classifier-free guidance scale while generating")
     p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
@@ -45,6 +48,8 @@ def build_spec(args) -> EditSpec:
     stray = [METHOD_FLAGS[name] for name in given if name not in accepted]
     if stray:
         raise ConfigError(f"{', '.join(stray)} does not apply to --method {args.method}")
+    if args.space is not None and args.method != "mi-inpaint":
+        raise ConfigError(f"--space does not apply to --method {args.method}")
     return EditSpec.build(args.method, SamplerConfig(steps=args.steps, cfg=args.cfg, solver=args.solver), **given)
 
 
@@ -90,7 +95,7 @@ def run(args) -> int:
     target, target_desc = target_condition(bundle, args.to)
     source = text_condition(bundle, args.source) if args.source else None
     item_id = hashlib.sha256(data).hexdigest()[:16]
-    result = transfer_audio(bundle, audio, spec, target, source, args.seed, item_id)
+    result = transfer_audio(bundle, audio, spec, target, source, args.seed, item_id, args.space)
     write_atomically(out, encode_audio(result.audio, FORMATS[out.suffix.lower()]))
     print(f"wrote {out}: {spec.method} to {target_desc}, {audio.channels} ch, {audio.sample_rate} Hz, "
           f"{audio.duration:.2f} s, model {bundle.name}{describe(result.info)}")
@@ -104,7 +109,7 @@ def describe(info: dict) -> str:
     """The method-specific facts of an edit, for the summary line."""
     parts = []
     if "timbre_channels" in info:
-        parts.append(f"{info['timbre_channels'][0]} timbre channels, {info['clamp_steps'][0]} clamped steps")
+        parts.append(f"{info['timbre_channels'][0]} timbre {'basis directions' if info.get('space', [''])[0] == 'basis' else 'channels'}, {info['clamp_steps'][0]} clamped steps")
     if "start_step" in info:
         parts.append(f"starts at step {info['start_step'][0]}")
     if "swap_step" in info:

@@ -1,42 +1,43 @@
-"""`timbre train COMPONENT --out DIR`: train an embedded default component from scratch on the synthetic corpus."""
-import json
+"""`timbre train STAGE --out DIR`: train the embedded default models from scratch on the synthetic corpus.
+
+`timbre train all --out DIR` runs every stage that DIR lacks (codec, conditioner, classifiers, denoiser), then
+the channel analysis, and writes DIR as a loadable model bundle; a stage already done is skipped, so an
+interrupted run resumes."""
+import argparse
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-from timbre.models.checkpoint import save_component
-from timbre.models.codec import SpectralCodecConfig
-from timbre.training.codec import CodecTrainingConfig, train_codec, training_pool
+from jobs import training_stages as stages
 
-CODEC_DEFAULTS = CodecTrainingConfig()
+STAGES = {"codec": stages.codec, "conditioner": stages.conditioner, "classifiers": stages.classifiers,
+          "denoiser": stages.denoiser}
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train an embedded default component from scratch")
-    components = p.add_subparsers(dest="component", required=True, metavar="COMPONENT")
-    codec = components.add_parser("codec", help="the spectral codec (audio <-> latents)")
-    codec.add_argument("--out", required=True, help="folder for codec.safetensors and codec-training.json")
-    codec.add_argument("--steps", type=int, default=CODEC_DEFAULTS.steps, help="optimiser steps")
-    codec.add_argument("--stems", type=int, default=CODEC_DEFAULTS.stems, help="training stems in the pool")
-    codec.add_argument("--notes", type=int, default=CODEC_DEFAULTS.notes, help="training notes in the pool")
-    codec.add_argument("--corpus-seed", type=int, default=CODEC_DEFAULTS.corpus_seed, help="corpus seed")
-    codec.add_argument("--seed", type=int, default=CODEC_DEFAULTS.seed, help="initialisation and sampling seed")
-    codec.set_defaults(run=run_codec)
+    p = sub.add_parser("train", help="train the embedded default models from scratch", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("stage", choices=[*STAGES, "all"], help="what to train")
+    p.add_argument("--out", required=True, help="training folder (becomes the bundle folder with `all`)")
+    p.add_argument("--scale", choices=sorted(stages.SCALES), default="full",
+                   help="full: the shipped default; smoke: tiny models and a few steps, to check the pipeline")
+    p.add_argument("--corpus-seed", type=int, default=0, help="which synthetic corpus")
+    p.add_argument("--seed", type=int, default=0, help="initialisation and sampling seed")
+    p.add_argument("--force", action="store_true", help="retrain stages whose outputs already exist")
+    p.set_defaults(run=run)
 
 
-def run_codec(args) -> int:
+def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    config = CodecTrainingConfig(steps=args.steps, stems=args.stems, notes=args.notes, corpus_seed=args.corpus_seed,
-                                 seed=args.seed)
+    context = stages.Context(out, stages.SCALES[args.scale], args.corpus_seed, args.seed, log=print)
+    names = list(STAGES) if args.stage == "all" else [args.stage]
     start = time.perf_counter()
-    pool, lengths = training_pool(config.corpus_seed, config.stems, config.notes, config.crop_seconds)
-    print(f"pool: {pool.shape[0]} clips rendered in {time.perf_counter() - start:.1f} s", flush=True)
-    codec, metrics = train_codec(SpectralCodecConfig(), config, pool, lengths,
-                                 progress=lambda step, loss: print(f"step {step}: loss {loss:.4f}", flush=True))
-    save_component(codec, out / "codec.safetensors")
-    record = {"config": asdict(config), "model": asdict(codec.config), **metrics,
-              "seconds": round(time.perf_counter() - start, 1)}
-    (out / "codec-training.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {out / 'codec.safetensors'} in {record['seconds']} s (final loss {metrics['final_loss']:.4f})")
+    for name in names:
+        if stages.done(out, name) and not args.force:
+            print(f"{name}: already in {out}, skipped (--force retrains)", flush=True)
+            continue
+        STAGES[name](context)
+    if args.stage == "all":
+        stages.analyse_and_assemble(context)
+        print(f"bundle written to {out} in {time.perf_counter() - start:.0f} s", flush=True)
     return 0

@@ -37,8 +37,10 @@ def audio_condition(bundle: ModelBundle, audio: Audio) -> Tensor:
 
 @torch.no_grad()
 def transfer_audio(bundle: ModelBundle, audio: Audio, spec: EditSpec, target: Tensor, source: Tensor | None,
-                   seed: int, item_id: str) -> TransferOutput:
-    """Edit every channel of a clip as one batch; all channels share the item's noise, so equal channels stay equal."""
+                   seed: int, item_id: str, space: str | None = None) -> TransferOutput:
+    """Edit every channel of a clip as one batch; all channels share the item's noise, so equal channels stay equal.
+
+    `space` picks where MI-inpaint splits timbre from structure ("basis" or "raw"; None: the bundle's first)."""
     rate = bundle.sample_rate
     waves = resample(audio.samples, audio.sample_rate, rate)
     model_frames = waves.shape[0]
@@ -49,7 +51,7 @@ def transfer_audio(bundle: ModelBundle, audio: Audio, spec: EditSpec, target: Te
     channels = audio.channels
     batch = EditBatch(latents, target.expand(channels, -1), source.expand(channels, -1),
                       item_generators(seed, [item_id] * channels), tuple(f"{item_id}#ch{c}" for c in range(channels)))
-    result = spec.run(bundle.edit_model(), batch)
+    result = spec.run(bundle.edit_model(space), batch)
     decoded = bundle.codec.decode(result.latents)[:, :model_frames].T.numpy().astype(np.float32)
     samples = fit_length(resample(decoded, rate, audio.sample_rate), audio.frames)
     edited = replace(audio, samples=np.ascontiguousarray(samples))

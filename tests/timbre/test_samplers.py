@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 import torchdiffeq
@@ -7,7 +5,7 @@ import torchdiffeq
 from timbre.denoisers import EDMPrecond, sigma_batch
 from timbre.models.debug import debug_dit
 from timbre.models.gaussian import GaussianDenoiser, gaussian_flow
-from timbre.samplers import sample, sample_euler, sample_heun
+from timbre.samplers import sample_euler, sample_heun
 from timbre.sigmas import karras_sigmas
 
 

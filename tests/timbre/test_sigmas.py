@@ -1,7 +1,4 @@
-import math
-
 import pytest
-import torch
 
 from timbre.errors import ConfigError
 from timbre.sigmas import karras_sigmas, noise_fraction_index

@@ -56,4 +56,6 @@ def mi_inpaint(model: EditModel, batch: EditBatch, params: MIInpaintParams, samp
     n_clamp = clamp_steps(params.clamp, sampler.steps)
     out = sample_inpainted(model, sampler, trajectory, split, noise, target_cond(batch), n_clamp)
     n_timbre = int(split.mask.sum())
-    return EditResult(out, {"timbre_channels": [n_timbre] * batch.size, "clamp_steps": [n_clamp] * batch.size})
+    space = "raw" if model.channel_basis is None else "basis"
+    return EditResult(out, {"timbre_channels": [n_timbre] * batch.size, "clamp_steps": [n_clamp] * batch.size,
+                            "space": [space] * batch.size})

@@ -1,6 +1,6 @@
 """A model bundle: codec, denoiser, conditioner, classifier and channel analysis, loaded by name."""
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,16 +29,35 @@ class ModelBundle:
     null_cond: Tensor  # (dim,) the dropped condition
     instruments: tuple[str, ...]  # classifier labels
     latent_classifier: LatentClassifier | None = None
-    channel_ranking: Tensor | None = None
-    channel_basis: Tensor | None = None
+    channel_ranking: Tensor | None = None  # raw channels, most instrument-informative first (the paper's ranking)
+    channel_basis: Tensor | None = None  # (C, C) orthogonal timbre basis, column j = direction j
+    basis_ranking: Tensor | None = None  # basis directions, most timbre- and least pitch-informative first
+    audio_classifier: Callable[[Tensor], Tensor] | None = None  # (B, S) waves -> logits; evaluation's judge
     provenance: Mapping[str, Any] = field(default_factory=dict)  # corpus seed, training metrics, versions
 
     @property
     def sample_rate(self) -> int:
         return self.codec.sample_rate
 
-    def edit_model(self) -> EditModel:
-        return EditModel(self.denoiser, self.null_cond, self.latent_classifier, self.channel_ranking, self.channel_basis)
+    @property
+    def channel_spaces(self) -> tuple[str, ...]:
+        """Where MI-inpaint can split timbre from structure: "basis" (the timbre basis) and/or "raw" channels."""
+        return tuple(name for name, ready in (("basis", self.channel_basis is not None and self.basis_ranking is not None),
+                                              ("raw", self.channel_ranking is not None)) if ready)
+
+    def edit_model(self, space: str | None = None) -> EditModel:
+        """The engine's view; `space` picks MI-inpaint's split: "raw", "basis", or None for the first available."""
+        spaces = self.channel_spaces
+        if space is None:
+            space = spaces[0] if spaces else "raw"
+        if space not in ("raw", "basis"):
+            raise ModelError(f"channel space must be 'raw' or 'basis', got {space!r}")
+        if space == "basis":
+            if "basis" not in spaces:
+                raise ModelError(f"bundle {self.name} has no timbre basis (run `timbre analyse mi`)")
+            return EditModel(self.denoiser, self.null_cond, self.latent_classifier, self.basis_ranking,
+                             self.channel_basis)
+        return EditModel(self.denoiser, self.null_cond, self.latent_classifier, self.channel_ranking, None)
 
 
 def debug_bundle(seed: int = 0) -> ModelBundle:
@@ -53,23 +72,25 @@ def debug_bundle(seed: int = 0) -> ModelBundle:
 
 
 BUNDLE_FORMAT, BUNDLE_VERSION = "timbre-bundle", 1
+ANALYSIS_TENSORS = ("channel_ranking", "channel_basis", "basis_ranking")
 MANIFEST = "bundle.json"
 
 
-def save_bundle(bundle: ModelBundle, folder: Path) -> None:
-    """Write a bundle folder: a manifest, one safetensors file per component, the analysis tensors."""
+def save_bundle(bundle: ModelBundle, folder: Path, dtype: torch.dtype | None = None) -> None:
+    """Write a bundle folder: a manifest, one safetensors file per component (weights in `dtype` when given),
+    the analysis tensors (always at full precision: the basis must stay orthogonal)."""
     if not isinstance(bundle.denoiser, EDMPrecond):
         raise ModelError("only EDM-preconditioned denoisers can be saved in a bundle")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     parts = {"codec": bundle.codec, "denoiser": bundle.denoiser.net, "conditioner": bundle.conditioner}
-    if bundle.latent_classifier is not None:
-        parts["latent_classifier"] = bundle.latent_classifier
+    for name in ("latent_classifier", "audio_classifier"):
+        if getattr(bundle, name) is not None:
+            parts[name] = getattr(bundle, name)
     for part, module in parts.items():
-        save_component(module, folder / f"{part}.safetensors")
+        save_component(module, folder / f"{part}.safetensors", dtype)
     analysis = {"null_cond": bundle.null_cond}
-    analysis |= {k: v for k, v in (("channel_ranking", bundle.channel_ranking),
-                                   ("channel_basis", bundle.channel_basis)) if v is not None}
+    analysis |= {k: v for k in ANALYSIS_TENSORS if (v := getattr(bundle, k)) is not None}
     save_tensors(analysis, folder / "analysis.safetensors")
     manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "name": bundle.name,
                 "instruments": list(bundle.instruments), "sigma_data": bundle.denoiser.sigma_data,
@@ -108,8 +129,8 @@ def load_bundle_folder(folder: Path) -> ModelBundle:
                        denoiser=EDMPrecond(parts["denoiser"], manifest["sigma_data"]),
                        conditioner=parts["conditioner"], null_cond=analysis["null_cond"],
                        instruments=tuple(manifest["instruments"]), latent_classifier=parts.get("latent_classifier"),
-                       channel_ranking=analysis.get("channel_ranking"), channel_basis=analysis.get("channel_basis"),
-                       provenance=manifest.get("provenance", {}))
+                       audio_classifier=parts.get("audio_classifier"),
+                       **{k: analysis.get(k) for k in ANALYSIS_TENSORS}, provenance=manifest.get("provenance", {}))
 
 
 BUILTIN_BUNDLES = {"debug": debug_bundle}

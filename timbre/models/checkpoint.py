@@ -11,12 +11,18 @@ from torch import nn
 from timbre.errors import ModelError
 from timbre.models.debug import (FrameCodec, FrameCodecConfig, HashConditioner, HashConditionerConfig,
                                  PooledClassifier, PooledClassifierConfig)
+from timbre.models.audio_classifier import AudioClassifier, AudioClassifierConfig
 from timbre.models.codec import SpectralCodec, SpectralCodecConfig
+from timbre.models.conditioner import ContrastiveConditioner, ContrastiveConditionerConfig
 from timbre.models.dit import DiT, DiTConfig
+from timbre.models.latent_classifier import ConvLatentClassifier, LatentClassifierConfig
 
 COMPONENT_FORMAT = "timbre-component/1"
 # kind -> (module class, config class); an explicit registry, never a class name looked up from a string
 KINDS: dict[str, tuple[type[nn.Module], type]] = {
+    AudioClassifier.kind: (AudioClassifier, AudioClassifierConfig),
+    ContrastiveConditioner.kind: (ContrastiveConditioner, ContrastiveConditionerConfig),
+    ConvLatentClassifier.kind: (ConvLatentClassifier, LatentClassifierConfig),
     DiT.kind: (DiT, DiTConfig),
     FrameCodec.kind: (FrameCodec, FrameCodecConfig),
     HashConditioner.kind: (HashConditioner, HashConditionerConfig),
@@ -25,11 +31,13 @@ KINDS: dict[str, tuple[type[nn.Module], type]] = {
 }
 
 
-def save_component(module: nn.Module, path: Path) -> None:
-    """Write a registered component's weights with its kind and config."""
+def save_component(module: nn.Module, path: Path, dtype: torch.dtype | None = None) -> None:
+    """Write a registered component's weights with its kind and config; `dtype` stores floating tensors in that
+    precision (float16 halves a bundle; loading casts back to the module's own precision)."""
     if getattr(module, "kind", None) not in KINDS:
         raise ModelError(f"cannot save {type(module).__name__}: not a registered component kind")
-    tensors = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    tensors = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().contiguous().cpu()
+               for k, v in module.state_dict().items()}
     metadata = {"format": COMPONENT_FORMAT, "kind": module.kind, "config": json.dumps(asdict(module.config))}
     save_file(tensors, str(path), metadata=metadata)
 

@@ -1,5 +1,6 @@
 """Layers whose per-item results do not depend on how many items share the batch."""
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -16,3 +17,15 @@ class ItemLinear(nn.Linear):
         if self.bias is None:
             return torch.bmm(x.unsqueeze(1), weight).squeeze(1)
         return torch.baddbmm(self.bias.expand(b, 1, -1), x.unsqueeze(1), weight).squeeze(1)
+
+
+class ResBlock(nn.Module):
+    """A dilated residual conv block over (B, width, T): GELU, conv k3, GELU, conv k1."""
+
+    def __init__(self, width: int, dilation: int):
+        super().__init__()
+        self.conv1 = nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv1d(width, width, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.conv2(F.gelu(self.conv1(F.gelu(x))))

@@ -113,3 +113,30 @@ def test_edit_cli_runs_on_a_bundle_folder(saved, tmp_path, capsys):
     args = ["edit", str(tmp_path / "in.wav"), "--method", "pni", "--to", "flute", "--steps", "3"]
     assert main(args + ["-o", str(tmp_path / "a.wav"), "--model", str(folder)]) == 0
     assert "model debug-4" in capsys.readouterr().out
+
+
+def test_half_precision_bundle_loads_as_float32_with_rounded_weights(tmp_path):
+    bundle = debug_bundle(seed=2)
+    save_bundle(bundle, tmp_path / "half", dtype=torch.float16)
+    loaded = load_bundle(tmp_path / "half")
+    for (name, ours), theirs in zip(bundle.denoiser.net.state_dict().items(), loaded.denoiser.net.state_dict().values()):
+        assert theirs.dtype == torch.float32, name
+        assert torch.equal(theirs, ours.half().float()), name
+    assert load_file(str(tmp_path / "half" / "denoiser.safetensors"))["out.weight"].dtype == torch.float16
+
+
+def test_bundle_channel_spaces_and_edit_model(tmp_path):
+    q, _ = torch.linalg.qr(torch.randn(16, 16, generator=torch.Generator().manual_seed(0)))
+    bundle = replace(debug_bundle(), channel_basis=q, basis_ranking=torch.arange(16).flip(0))
+    save_bundle(bundle, tmp_path / "b")
+    loaded = load_bundle(tmp_path / "b")
+    assert loaded.channel_spaces == ("basis", "raw")
+    assert torch.equal(loaded.edit_model().channel_basis, q) and torch.equal(loaded.edit_model().channel_ranking,
+                                                                              bundle.basis_ranking)
+    raw = loaded.edit_model("raw")
+    assert raw.channel_basis is None and torch.equal(raw.channel_ranking, bundle.channel_ranking)
+    assert debug_bundle().channel_spaces == ("raw",)
+    with pytest.raises(ModelError, match="has no timbre basis"):
+        debug_bundle().edit_model("basis")
+    with pytest.raises(ModelError, match="'raw' or 'basis'"):
+        loaded.edit_model("mel")

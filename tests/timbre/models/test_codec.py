@@ -6,7 +6,8 @@ import torch
 
 from timbre.models.checkpoint import load_component, save_component
 from timbre.models.codec import SpectralCodec, SpectralCodecConfig, griffin_lim
-from timbre.training.codec import CodecTrainingConfig, spectral_loss, train_codec
+from timbre.training.codec import CodecTrainingConfig, pca_initialise, spectral_loss, train_codec
+from timbre.training.pool import Pool
 
 TINY = SpectralCodecConfig(n_fft=256, stft_hop=64, stride=2, channels=8, width=32, depth=1, griffin_lim_iters=8)
 
@@ -37,10 +38,14 @@ def test_griffin_lim_recovers_a_sine_from_its_magnitude():
     assert ((rebuilt - magnitude).norm() / magnitude.norm()).item() < 0.1  # spectral convergence, measured 0.072
 
 
+def _pool(audio):
+    return Pool(audio, torch.full((audio.shape[0],), audio.shape[1]), torch.zeros(audio.shape[0], dtype=torch.long))
+
+
 def _train(seed=0, steps=40):
     pool = _sines(8, 1.0) * torch.linspace(0.2, 1.0, 8)[:, None]
-    config = CodecTrainingConfig(steps=steps, batch=4, crop_seconds=0.25, lr=3e-3, seed=seed)
-    return train_codec(TINY, config, pool, torch.full((8,), pool.shape[1])), pool
+    config = CodecTrainingConfig(steps=steps, batch=4, crop_seconds=0.25, lr=3e-3, seed=seed, pca_crops=8)
+    return train_codec(TINY, config, _pool(pool)), pool
 
 
 def test_training_lowers_the_loss_and_is_deterministic():
@@ -50,8 +55,8 @@ def test_training_lowers_the_loss_and_is_deterministic():
         untrained = SpectralCodec(TINY)
     crops = pool[:, :4000]
     with torch.no_grad():
-        assert spectral_loss(codec, crops) < 0.6 * spectral_loss(untrained, crops)
-        assert spectral_loss(codec, crops).item() == pytest.approx(metrics["final_loss"], rel=0.5)  # the returned model
+        assert spectral_loss(codec, crops, 5.0) < 0.6 * spectral_loss(untrained, crops, 5.0)
+        assert spectral_loss(codec, crops, 5.0).item() == pytest.approx(metrics["final_loss"], rel=0.5)  # the returned model
     (again, _), _ = _train()
     assert all(torch.equal(a, b) for a, b in zip(codec.state_dict().values(), again.state_dict().values()))
 
@@ -59,8 +64,8 @@ def test_training_lowers_the_loss_and_is_deterministic():
 def test_the_codec_fits_harmonics_not_just_the_floor():
     # rows exactly one crop long: every step sees the same batch, which the codec must learn to reproduce
     pool = _sines(4, 0.25)
-    config = CodecTrainingConfig(steps=300, batch=4, crop_seconds=0.25, lr=3e-3)
-    codec, _ = train_codec(TINY, config, pool, torch.full((4,), pool.shape[1]))
+    config = CodecTrainingConfig(steps=300, batch=4, crop_seconds=0.25, lr=3e-3, pca_crops=4)
+    codec, _ = train_codec(TINY, config, _pool(pool))
     with torch.no_grad():
         target = codec.log_magnitude(pool)
         rebuilt = codec.decode_log_magnitude(codec.encode(pool))
@@ -81,3 +86,34 @@ def test_codec_round_trips_through_a_component_file(tmp_path):
     assert loaded.config == codec.config
     with torch.no_grad():
         assert torch.equal(loaded.encode(pool[:2]), codec.encode(pool[:2]))
+
+
+def test_pca_start_is_the_orthogonal_projection_on_the_top_principal_directions():
+    # independent reference: numpy's SVD of the centred frames; at the start, decode(encode(x)) must be the
+    # projection of x on the top-C right singular vectors, and the latents must be white
+    g = torch.Generator().manual_seed(0)
+    pool = _sines(4, 1.0) * (1 + torch.rand(4, 1, generator=g)) + 0.01 * torch.randn(4, 16000, generator=g)
+    codec = SpectralCodec(TINY)
+    frames = codec.stack(codec.log_magnitude(pool))
+    pca_initialise(codec, frames)
+    x = frames.transpose(1, 2).reshape(-1, frames.shape[1]).double().numpy()
+    mean = x.mean(0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    top = vt[: TINY.channels].T
+    expected = (x - mean) @ top @ top.T + mean
+    with torch.no_grad():
+        z = codec.enc_linear(frames)
+        rebuilt = codec.dec_linear(z).transpose(1, 2).reshape(-1, frames.shape[1]).double().numpy()
+        assert np.abs(rebuilt - expected).max() < 1e-3
+        assert torch.allclose(z.transpose(1, 2).reshape(-1, TINY.channels).std(0, correction=1),
+                              torch.ones(TINY.channels), atol=1e-3)
+        assert torch.equal(codec.encode_log_magnitude(codec.log_magnitude(pool)), z)  # the correction starts at zero
+
+
+def test_stack_and_unstack_are_inverse():
+    codec = SpectralCodec(TINY)
+    logmag = torch.randn(2, TINY.n_fft // 2 + 1, 10)
+    assert torch.allclose(codec.unstack(codec.stack(logmag)), logmag, atol=1e-6)
+    stacked = codec.stack(logmag)
+    assert torch.allclose(stacked[:, 0::2, 3] * 4 - 3, logmag[:, :, 6], atol=1e-6)  # bin-major, sub-frame minor
+    assert torch.allclose(stacked[:, 1::2, 3] * 4 - 3, logmag[:, :, 7], atol=1e-6)

@@ -1,0 +1,237 @@
+"""The stages of `timbre train`: each trains one component from scratch, saves it, evaluates it and records it."""
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from timbre.analysis.channels import ChannelAnalysis, analyse_channels
+from timbre.analysis.frames import note_frames
+from timbre.analysis.generation import generation_accuracy
+from timbre.corpus.instruments import INSTRUMENT_NAMES
+from timbre.denoisers import EDMPrecond
+from timbre.edits.base import SamplerConfig
+from timbre.models.audio_classifier import AudioClassifierConfig
+from timbre.models.bundle import ModelBundle, save_bundle
+from timbre.models.checkpoint import load_component, save_component
+from timbre.models.codec import SpectralCodecConfig
+from timbre.models.conditioner import ContrastiveConditionerConfig
+from timbre.models.dit import DiTConfig
+from timbre.models.latent_classifier import LatentClassifierConfig
+from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, held_out_accuracy,
+                                         train_audio_classifier, train_latent_classifier)
+from timbre.training.codec import CodecTrainingConfig, evaluate_codec, train_codec
+from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_conditioner, train_conditioner
+from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
+from timbre.training.pool import Pool, corpus_pool
+
+RECORDS = "training"  # subfolder of the training folder holding one JSON record per stage
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Every size and step count of one training run."""
+
+    stems: int  # training stems in the pool
+    notes: int  # training notes in the pool
+    codec: SpectralCodecConfig
+    codec_training: CodecTrainingConfig
+    conditioner: ContrastiveConditionerConfig
+    conditioner_training: ConditionerTrainingConfig
+    audio_classifier: AudioClassifierConfig
+    latent_classifier: LatentClassifierConfig
+    classifier_training: ClassifierTrainingConfig
+    dit: DiTConfig
+    denoiser_training: DenoiserTrainingConfig
+    eval_stems: int  # held-out stems per evaluation
+    analysis_notes: int  # validation notes whose frames the MI analysis reads
+    generation_items: int  # generations per instrument in the denoiser's check
+    generation_frames: int  # latent frames per generation
+
+
+SCALES = {
+    "full": Scale(
+        stems=300, notes=1500, codec=SpectralCodecConfig(), codec_training=CodecTrainingConfig(),
+        conditioner=ContrastiveConditionerConfig(), conditioner_training=ConditionerTrainingConfig(),
+        audio_classifier=AudioClassifierConfig(), latent_classifier=LatentClassifierConfig(),
+        classifier_training=ClassifierTrainingConfig(),
+        dit=DiTConfig(channels=128, width=256, depth=4, heads=4), denoiser_training=DenoiserTrainingConfig(),
+        eval_stems=100, analysis_notes=600, generation_items=8, generation_frames=125),
+    "smoke": Scale(
+        stems=6, notes=20,
+        codec=SpectralCodecConfig(n_fft=256, stft_hop=64, channels=8, width=16, depth=1, griffin_lim_iters=4),
+        codec_training=CodecTrainingConfig(steps=3, batch=2, pca_crops=8),
+        conditioner=ContrastiveConditionerConfig(dim=32, buckets=64, word_dim=8, n_mels=16, width=8, depth=1),
+        conditioner_training=ConditionerTrainingConfig(steps=3, batch=4),
+        audio_classifier=AudioClassifierConfig(n_mels=16, width=8, depth=1, embed_dim=8),
+        latent_classifier=LatentClassifierConfig(channels=8, width=8, depth=1, embed_dim=8),
+        classifier_training=ClassifierTrainingConfig(steps=3, batch=4),
+        dit=DiTConfig(channels=8, cond_dim=32, width=16, depth=1, heads=2, noise_features=8),
+        denoiser_training=DenoiserTrainingConfig(steps=3, batch=4, crop_frames=16),
+        eval_stems=2, analysis_notes=20, generation_items=1, generation_frames=8),
+}
+
+
+@dataclass
+class Context:
+    """A training run: its folder, scale and seeds; renders the corpus pool once."""
+
+    out: Path
+    scale: Scale
+    corpus_seed: int
+    seed: int
+    log: Callable[[str], None] = print
+    _pool: Pool | None = field(default=None, repr=False)
+
+    @property
+    def pool(self) -> Pool:
+        if self._pool is None:
+            start = time.perf_counter()
+            self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0)
+            self.log(f"pool: {len(self._pool.lengths)} clips rendered in {time.perf_counter() - start:.1f} s")
+        return self._pool
+
+    def progress(self, name: str) -> Callable[[int, float], None]:
+        return lambda step, loss: self.log(f"{name} step {step}: loss {loss:.4f}")
+
+    def component(self, name: str):
+        return load_component(self.out / f"{name}.safetensors")
+
+    def record(self, name: str, record: dict) -> None:
+        (self.out / RECORDS).mkdir(exist_ok=True)
+        (self.out / RECORDS / f"{name}.json").write_text(json.dumps(record, indent=2, default=_plain) + "\n")
+        self.log(f"{name}: {json.dumps({k: v for k, v in record.items() if k not in ('config', 'model')}, default=_plain)}")
+
+
+def _plain(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+OUTPUTS = {"codec": ("codec",), "conditioner": ("conditioner",),
+           "classifiers": ("audio_classifier", "latent_classifier", "latent_classifier_direct"),
+           "denoiser": ("denoiser",)}
+
+
+def done(out: Path, stage: str) -> bool:
+    """Whether a stage's weights and record are all in the folder."""
+    return (out / RECORDS / f"{stage}.json").is_file() and all(
+        (out / f"{name}.safetensors").is_file() for name in OUTPUTS[stage])
+
+
+def _seeded(config, seed: int):
+    return replace(config, seed=seed)
+
+
+def codec(ctx: Context) -> None:
+    start = time.perf_counter()
+    config = _seeded(ctx.scale.codec_training, ctx.seed)
+    model, metrics = train_codec(ctx.scale.codec, config, ctx.pool, ctx.progress("codec"))
+    seconds = time.perf_counter() - start
+    save_component(model, ctx.out / "codec.safetensors")
+    ctx.record("codec", {"seconds": round(seconds, 1), **metrics, "config": asdict(config), "model": asdict(model.config),
+                         "evaluation": evaluate_codec(model, ctx.corpus_seed, ctx.scale.eval_stems)})
+
+
+def conditioner(ctx: Context) -> None:
+    start = time.perf_counter()
+    config = _seeded(ctx.scale.conditioner_training, ctx.seed)
+    model, metrics = train_conditioner(ctx.scale.conditioner, config, ctx.pool, ctx.progress("conditioner"))
+    seconds = time.perf_counter() - start
+    save_component(model, ctx.out / "conditioner.safetensors")
+    ctx.record("conditioner", {"seconds": round(seconds, 1), **metrics, "config": asdict(config),
+                               "evaluation": evaluate_conditioner(model, ctx.corpus_seed, ctx.scale.eval_stems)})
+
+
+def classifiers(ctx: Context) -> None:
+    start = time.perf_counter()
+    config = _seeded(ctx.scale.classifier_training, ctx.seed)
+    codec_model = ctx.component("codec")
+    teacher, teacher_metrics = train_audio_classifier(ctx.scale.audio_classifier, config, ctx.pool,
+                                                      ctx.progress("audio classifier"))
+    latents = encode_pool(codec_model, ctx.pool)
+    latent_config = replace(ctx.scale.latent_classifier, channels=codec_model.channels)
+    rate, hop = codec_model.sample_rate, codec_model.hop_length
+    distilled, distilled_metrics = train_latent_classifier(latent_config, config, ctx.pool, latents, hop, rate, teacher,
+                                                           ctx.progress("latent classifier (distilled)"))
+    direct, direct_metrics = train_latent_classifier(latent_config, config, ctx.pool, latents, hop, rate, None,
+                                                     ctx.progress("latent classifier (direct)"))
+    seconds = time.perf_counter() - start
+    for name, model in (("audio_classifier", teacher), ("latent_classifier", distilled),
+                        ("latent_classifier_direct", direct)):
+        save_component(model, ctx.out / f"{name}.safetensors")
+    n = ctx.scale.eval_stems
+    with torch.no_grad():
+        accuracy = {"audio_teacher": held_out_accuracy(teacher, ctx.corpus_seed, n),
+                    "latent_distilled": held_out_accuracy(lambda w: distilled(codec_model.encode(w)), ctx.corpus_seed, n),
+                    "latent_direct": held_out_accuracy(lambda w: direct(codec_model.encode(w)), ctx.corpus_seed, n)}
+    ctx.record("classifiers", {"seconds": round(seconds, 1), "held_out_stem_accuracy": accuracy, "stems": n,
+                               "audio_teacher": teacher_metrics, "latent_distilled": distilled_metrics,
+                               "latent_direct": direct_metrics, "config": asdict(config)})
+
+
+def _frames_per_row(pool: Pool, hop: int) -> torch.Tensor:
+    return torch.tensor([math.ceil(int(n) / hop) for n in pool.lengths])
+
+
+def denoiser(ctx: Context) -> None:
+    start = time.perf_counter()
+    config = _seeded(ctx.scale.denoiser_training, ctx.seed)
+    codec_model, conditioner_model = ctx.component("codec"), ctx.component("conditioner")
+    latents = encode_pool(codec_model, ctx.pool)
+    tables = condition_tables(conditioner_model, ctx.pool)
+    model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
+    net, metrics = train_denoiser(model_config, config, latents, _frames_per_row(ctx.pool, codec_model.hop_length),
+                                  tables, ctx.progress("denoiser"))
+    seconds = time.perf_counter() - start
+    save_component(net, ctx.out / "denoiser.safetensors")
+    bundle = ModelBundle("training", codec_model, EDMPrecond(net, config.sigma_data), conditioner_model, tables.null,
+                         INSTRUMENT_NAMES)
+    sampler = SamplerConfig(steps=24, cfg=2.0)
+    check = generation_accuracy(bundle, ctx.component("audio_classifier"), ctx.scale.generation_items,
+                                ctx.scale.generation_frames, sampler, ctx.seed)
+    ctx.record("denoiser", {"seconds": round(seconds, 1), **metrics, "config": asdict(config),
+                            "model": asdict(model_config), "generation": {"sampler": asdict(sampler), **check}})
+
+
+def analyse(ctx: Context, codec_model) -> ChannelAnalysis:
+    start = time.perf_counter()
+    analysis = analyse_channels(note_frames(codec_model, ctx.corpus_seed, ctx.scale.analysis_notes))
+    ctx.record("mi", {"seconds": round(time.perf_counter() - start, 1), **analysis.summary(),
+                      "raw_instrument_mi": analysis.raw_instrument_mi, "raw_pitch_mi": analysis.raw_pitch_mi,
+                      "basis_instrument_mi": analysis.basis_instrument_mi, "basis_pitch_mi": analysis.basis_pitch_mi})
+    return analysis
+
+
+def analyse_and_assemble(ctx: Context) -> None:
+    """Run the channel analysis and write the folder's bundle manifest and analysis tensors."""
+    codec_model = ctx.component("codec")
+    analysis = analyse(ctx, codec_model)
+    from jobs.mi_plot import plot_channel_analysis
+    plot_channel_analysis(analysis, ctx.out / "mi.png")
+    records = {p.stem: json.loads(p.read_text()) for p in sorted((ctx.out / RECORDS).glob("*.json"))}
+    net = ctx.component("denoiser")
+    conditioner_model = ctx.component("conditioner")
+    provenance = {"corpus_seed": ctx.corpus_seed, "seed": ctx.seed, "torch": torch.__version__,
+                  "training_seconds": {k: r.get("seconds") for k, r in records.items()},
+                  "evaluation": {"codec": records["codec"].get("evaluation"),
+                                 "conditioner": records["conditioner"].get("evaluation"),
+                                 "classifiers": records["classifiers"].get("held_out_stem_accuracy"),
+                                 "generation": records["denoiser"].get("generation", {}).get("accuracy"),
+                                 "mi": analysis.summary()}}
+    bundle = ModelBundle(
+        name=f"default-c{ctx.corpus_seed}-s{ctx.seed}", codec=codec_model,
+        denoiser=EDMPrecond(net, ctx.scale.denoiser_training.sigma_data), conditioner=conditioner_model,
+        null_cond=torch.zeros(conditioner_model.dim), instruments=INSTRUMENT_NAMES,
+        latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
+        channel_ranking=torch.from_numpy(analysis.raw_ranking.copy()),
+        channel_basis=torch.from_numpy(analysis.basis).float(),
+        basis_ranking=torch.from_numpy(analysis.basis_ranking.copy()), provenance=provenance)
+    save_bundle(bundle, ctx.out)

@@ -1,0 +1,44 @@
+import torch
+
+from timbre.models.audio_classifier import AudioClassifierConfig
+from timbre.models.debug import FrameCodec, FrameCodecConfig
+from timbre.models.latent_classifier import LatentClassifierConfig
+from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, latent_crops, train_audio_classifier,
+                                         train_latent_classifier)
+
+AUDIO = AudioClassifierConfig(classes=2, n_mels=16, width=16, depth=1, embed_dim=8)
+LATENT = LatentClassifierConfig(channels=16, classes=2, width=16, depth=1, embed_dim=8)
+CONFIG = ClassifierTrainingConfig(steps=60, batch=8, crop_seconds=0.5, lr=3e-3)
+
+
+def test_audio_classifier_learns_the_two_classes(two_class_pool):
+    model, metrics = train_audio_classifier(AUDIO, CONFIG, two_class_pool)
+    with torch.no_grad():
+        assert (model(two_class_pool.audio).argmax(-1) == two_class_pool.instruments).all()
+        assert (model(0.1 * two_class_pool.audio).argmax(-1) == two_class_pool.instruments).all()  # level is not timbre
+
+
+def test_latent_crops_encode_the_audio_they_come_with(two_class_pool):
+    codec = FrameCodec(FrameCodecConfig(hop_length=256, channels=16))
+    latents = encode_pool(codec, two_class_pool)
+    z, crops = latent_crops(latents, two_class_pool, 5, 10, 256, torch.Generator().manual_seed(0))
+    assert torch.allclose(z, codec.encode(crops.audio), atol=1e-5)
+
+
+def test_distilled_student_follows_its_teacher_and_direct_one_learns_labels(two_class_pool):
+    codec = FrameCodec(FrameCodecConfig(hop_length=256, channels=16))
+    teacher, _ = train_audio_classifier(AUDIO, CONFIG, two_class_pool)
+    latents = encode_pool(codec, two_class_pool)
+    longer = ClassifierTrainingConfig(steps=200, batch=8, crop_seconds=0.5, lr=3e-3)
+    student, metrics = train_latent_classifier(LATENT, longer, two_class_pool, latents, 256, 16000, teacher)
+    direct, _ = train_latent_classifier(LATENT, CONFIG, two_class_pool, latents, 256, 16000, None)
+    with torch.no_grad():
+        assert torch.equal(student.head.weight, teacher.head.weight)  # the teacher's head, frozen
+        z = codec.encode(two_class_pool.audio)
+        untrained = train_latent_classifier(LATENT, ClassifierTrainingConfig(steps=0), two_class_pool, latents, 256,
+                                            16000, teacher)[0]
+        target = teacher.embed(two_class_pool.audio)
+        assert (student.embed(z) - target).pow(2).mean() < 0.5 * (untrained.embed(z) - target).pow(2).mean()
+        assert (direct(z).argmax(-1) == two_class_pool.instruments).all()
+        assert (student(z).argmax(-1) == two_class_pool.instruments).all()
+    assert metrics["mode"] == "distilled"

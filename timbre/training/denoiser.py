@@ -1,0 +1,114 @@
+"""Train the DiT denoiser on codec latents with EDM's objective and condition dropout for CFG."""
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from timbre.corpus.instruments import INSTRUMENT_NAMES
+from timbre.corpus.prompts import TRAIN_TEMPLATES, prompt
+from timbre.denoisers import EDMPrecond
+from timbre.models.dit import DiT, DiTConfig
+from timbre.models.protocols import Conditioner
+from timbre.training.loop import Progress, fit, seeded
+from timbre.training.pool import Pool
+
+
+@dataclass(frozen=True)
+class DenoiserTrainingConfig:
+    """Settings of one denoiser training run."""
+
+    steps: int = 2500  # optimiser steps
+    batch: int = 32  # latent crops per step
+    crop_frames: int = 64  # latent frames per crop (2 s at 31.25 frames/s)
+    lr: float = 5e-4  # AdamW learning rate after a 100-step warm-up, cosine-decayed to 5% of it
+    p_mean: float = -1.2  # log-normal training sigmas (Karras et al. 2022): mean of log sigma
+    p_std: float = 1.2  # ... and its standard deviation
+    sigma_data: float = 0.5  # the latents' std (the codec scales them to it)
+    cond_dropout: float = 0.1  # share of items trained with the null condition, for CFG
+    audio_condition_share: float = 0.5  # of the rest: conditioned on another same-instrument clip's audio embedding
+    ema: float = 0.998  # decay of the weight average that is returned
+    seed: int = 0  # initialisation and sampling
+
+
+@dataclass(frozen=True, eq=False)
+class ConditionTables:
+    """Precomputed conditions: prompt embeddings per (instrument, template) and an audio embedding per pool row."""
+
+    text: Tensor  # (classes, templates, dim)
+    audio: Tensor  # (N, dim)
+    row_instruments: Tensor  # (N,) instrument of each audio row
+    null: Tensor  # (dim,)
+
+
+@torch.no_grad()
+def condition_tables(conditioner: Conditioner, pool: Pool, batch: int = 32) -> ConditionTables:
+    """Embed every training prompt, and every pool row over its true length."""
+    text = torch.stack([conditioner.embed_text([prompt(name, t) for t in TRAIN_TEMPLATES]) for name in INSTRUMENT_NAMES])
+    audio = torch.empty(pool.audio.shape[0], conditioner.dim)
+    for length in pool.lengths.unique().tolist():
+        rows = (pool.lengths == length).nonzero()[:, 0]
+        for chunk in rows.split(batch):
+            audio[chunk] = conditioner.embed_audio(pool.audio[chunk, :length])
+    return ConditionTables(text, audio, pool.instruments.clone(), torch.zeros(conditioner.dim))
+
+
+def draw_conditions(tables: ConditionTables, instruments: Tensor, config: DenoiserTrainingConfig,
+                    g: torch.Generator) -> Tensor:
+    """(B, dim): the null condition with probability cond_dropout; otherwise a random prompt of the item's
+    instrument, or (audio_condition_share of the time) the audio embedding of a random same-instrument row, as a
+    reference recording conditions an edit."""
+    b = instruments.shape[0]
+    u = torch.rand(b, generator=g)
+    cond = tables.text[instruments, torch.randint(0, tables.text.shape[1], (b,), generator=g)].clone()
+    by_audio = u >= config.cond_dropout + (1 - config.cond_dropout) * (1 - config.audio_condition_share)
+    for i in by_audio.nonzero()[:, 0].tolist():
+        same = (tables.row_instruments == instruments[i]).nonzero()[:, 0]
+        cond[i] = tables.audio[same[int(torch.randint(0, len(same), (1,), generator=g))]]
+    cond[u < config.cond_dropout] = tables.null
+    return cond
+
+
+def edm_loss(denoiser: EDMPrecond, x: Tensor, cond: Tensor, config: DenoiserTrainingConfig,
+             g: torch.Generator) -> Tensor:
+    """EDM's weighted denoising loss (Karras et al. 2022, eq. 8 with Table 1's log-normal sigmas and lambda)."""
+    sigma = (torch.randn(x.shape[0], generator=g) * config.p_std + config.p_mean).exp()
+    noise = torch.randn(x.shape, generator=g) * sigma[:, None, None]
+    weight = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
+    return (weight[:, None, None] * (denoiser(x + noise, sigma, cond) - x) ** 2).mean()
+
+
+def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int, g: torch.Generator):
+    """Random (count, C, crop) crops within each row's real frames, and their rows."""
+    rows = torch.randint(0, latents.shape[0], (count,), generator=g)
+    room = (frames_per_row[rows] - crop).clamp_min(0)
+    starts = (torch.rand(count, generator=g) * (room + 1)).long().clamp(max=room)
+    return torch.stack([latents[r, :, s: s + crop] for r, s in zip(rows.tolist(), starts.tolist())]), rows
+
+
+def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, latents: Tensor, frames_per_row: Tensor,
+                   tables: ConditionTables,
+                   progress: Progress | None = None) -> tuple[DiT, dict]:
+    """Train from scratch, deterministically for a given seed; returns the weight average (EMA)."""
+    if latents.ndim != 3 or latents.shape[1] != model_config.channels:
+        raise ValueError(f"latents must be (N, {model_config.channels}, frames), got {tuple(latents.shape)}")
+    if latents.shape[-1] < config.crop_frames:
+        raise ValueError(f"latent rows have {latents.shape[-1]} frames, fewer than a {config.crop_frames}-frame crop")
+    net = seeded(lambda: DiT(model_config), config.seed)
+    average = copy.deepcopy(net).requires_grad_(False)
+    denoiser = EDMPrecond(net, config.sigma_data)
+    g = torch.Generator().manual_seed(config.seed)
+
+    def batch_loss(_: int) -> Tensor:
+        x, rows = latent_batch(latents, frames_per_row, config.batch, config.crop_frames, g)
+        return edm_loss(denoiser, x, draw_conditions(tables, tables.row_instruments[rows], config, g), config, g)
+
+    @torch.no_grad()
+    def update_average(step: int) -> None:
+        decay = min(config.ema, (1 + step) / (10 + step))
+        for a, p in zip(average.parameters(), net.parameters()):
+            a.lerp_(p, 1 - decay)
+
+    metrics = fit(net, config.steps, config.lr, batch_loss, progress, warmup=100, clip=1.0, adamw=True,
+                  after_step=update_average)
+    return average.eval(), metrics
