@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean train-default
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out
+
+# Retrain the committed default bundle from scratch (about 30 minutes on 2 CPU cores; see docs/models.md).
+train-default: $(STAMP)
+	$(VENV)/bin/timbre train all --out build/default-bundle --force
+	$(PY) -m jobs.ship_default build/default-bundle timbre/models/default

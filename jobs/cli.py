@@ -2,10 +2,10 @@
 import argparse
 import sys
 
-from jobs import edit, train
+from jobs import analyse, edit, train
 from timbre.errors import TimbreError
 
-VERBS = (edit, train)
+VERBS = (edit, train, analyse)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""`make demo`: generate an example melody and run `timbre edit` on it with several methods."""
+"""`make demo`: generate an example melody and turn it into a violin with several methods, using the trained
+default bundle; each output is judged by the bundle's audio classifier and its pitch compared with the source."""
 import sys
 from pathlib import Path
 
@@ -30,15 +31,42 @@ def run_demo() -> int:
     wave = pluck_melody()
     sf.write(source, np.stack([wave, 0.8 * wave], 1), RATE, subtype="PCM_16")
     print(f"example melody: {source}")
-    runs = [("mi-inpaint", ["--k", "0.5", "--clamp", "0.5"]), ("pni", ["--noise-fraction", "0.3"]),
+    runs = [("mi-inpaint", ["--k", "0.5", "--clamp", "1.0"]), ("pni", ["--noise-fraction", "0.6"]),
             ("diff-tone", ["--source", "guitar"])]
     for method, flags in runs:
         code = timbre(["edit", str(source), "--method", method, "--to", "violin", "-o", str(OUT / f"{method}.wav"),
-                       "--steps", "20", *flags])
+                       "--cfg", "2", *flags])
         if code:
             return code
-    print(f"results in {OUT.resolve()} (model: the random-weight debug twin until the trained default bundle lands)")
+    judge(source, [OUT / f"{method}.wav" for method, _ in runs])
+    print(f"results in {OUT.resolve()}")
     return 0
+
+
+def judge(source: Path, outputs: list[Path]) -> None:
+    """Print what the default bundle's audio classifier hears in each file, and the pitch kept from the source."""
+    import torch
+
+    from timbre.audio import decode_audio, resample
+    from timbre.metrics.pitch import pitch_agreement, pitch_contour
+    from timbre.models.bundle import load_bundle
+
+    bundle = load_bundle("default")
+
+    def mono(path: Path) -> torch.Tensor:
+        audio = decode_audio(path.read_bytes(), str(path))
+        wave = resample(audio.samples.mean(axis=1, keepdims=True), audio.sample_rate, bundle.sample_rate)[:, 0]
+        return torch.from_numpy(np.ascontiguousarray(wave))[None]
+
+    reference = pitch_contour(mono(source), bundle.sample_rate)
+    for path in [source, *outputs]:
+        wave = mono(path)
+        with torch.no_grad():
+            probs = bundle.audio_classifier(wave).softmax(-1)[0]
+        top = int(probs.argmax())
+        pitch = pitch_agreement(reference, pitch_contour(wave, bundle.sample_rate))
+        print(f"  {path.name:16s} heard as {bundle.instruments[top]} ({probs[top]:.0%}); pitch: median error "
+              f"{pitch['median_cents']:.0f} cents, {pitch['voiced_kept']:.0%} of the source's voiced frames kept")
 
 
 if __name__ == "__main__":

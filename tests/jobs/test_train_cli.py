@@ -55,3 +55,39 @@ def test_space_only_applies_to_mi_inpaint(smoke_bundle, tmp_path, capsys):
     assert main(["edit", str(src), "--method", "pni", "--to", "violin", "-o", str(tmp_path / "o.wav"),
                  "--model", str(smoke_bundle), "--space", "raw"]) == 2
     assert "--space does not apply to --method pni" in capsys.readouterr().err
+
+
+def test_analyse_mi_rewrites_the_ranking_and_basis(smoke_bundle, tmp_path):
+    out = tmp_path / "mi"
+    assert main(["analyse", "mi", "--model", str(smoke_bundle), "--notes", "20", "--out", str(out)]) == 0
+    record = json.loads((out / "mi.json").read_text())
+    bundle = load_bundle(smoke_bundle)
+    assert sorted(bundle.channel_ranking.tolist()) == list(range(bundle.codec.channels))
+    assert len(record["raw_instrument_mi"]) == bundle.codec.channels
+    assert 0.5 <= record["raw_top_half_instrument_mi_share"] <= 1.0  # a top half holds at least half
+    assert (out / "mi.png").is_file()
+
+
+def test_analyse_tradeoff_writes_a_row_per_setting(smoke_bundle, tmp_path):
+    out = tmp_path / "t"
+    assert main(["analyse", "tradeoff", "--model", str(smoke_bundle), "--out", str(out), "--items", "2",
+                 "--seconds", "0.5", "--steps", "2", "--methods", "pni,ddim-inversion"]) == 0
+    rows = json.loads((out / "tradeoff.json").read_text())["rows"]
+    assert [r["label"] for r in rows] == ["pni"] * 4 + ["ddim-inversion"]
+    assert all(0 <= r["target_accuracy"] <= 1 and r["items"] == 2 for r in rows)
+    assert (out / "tradeoff.png").is_file()
+    assert main(["analyse", "tradeoff", "--model", str(smoke_bundle), "--methods", "magic"]) == 2
+
+
+def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp_path):
+    out = tmp_path / "dt"
+    assert main(["analyse", "diff-tone", "--model", str(smoke_bundle), "--items", "3", "--seconds", "0.5",
+                 "--steps", "4", "--out", str(out)]) == 0
+    record = json.loads((out / "diff-tone.json").read_text())
+    assert set(record["methods"]) == {"diff-tone", "diff-midpoint", "diff-random"}
+    assert 0 <= record["swap_found"] <= 1 and record["items"] == 3
+    probe_out = tmp_path / "np"
+    assert main(["analyse", "noise-probe", "--model", str(smoke_bundle), "--stems", "4", "--probe-steps", "5",
+                 "--space", "raw", "--out", str(probe_out)]) == 0
+    probe = json.loads((probe_out / "noise-probe-raw.json").read_text())
+    assert probe["space"] == "raw" and len(probe["accuracy"]) == 10

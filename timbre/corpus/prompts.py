@@ -1,5 +1,5 @@
 """Text prompts for corpus instruments: training templates, held-out templates, and the canonical prompt."""
-from timbre.corpus.instruments import INSTRUMENTS
+from timbre.corpus.instruments import instrument
 
 FAMILY_WORDS = {"plucked": "plucked string", "struck": "struck", "bowed": "bowed string", "reed": "reed",
                 "flute": "woodwind", "brass": "brass", "organ": "keyboard"}
@@ -11,10 +11,11 @@ HELD_OUT_TEMPLATES = ("a recording of a {name}", "{name} solo", "notes played on
 
 def prompt(name: str, template: str = "{name}") -> str:
     """One prompt for the instrument called `name`."""
-    family = next(i.family for i in INSTRUMENTS if i.name == name)
-    return template.format(name=name, family=FAMILY_WORDS[family])
+    if "{family}" not in template:
+        return template.format(name=name)
+    return template.format(name=name, family=FAMILY_WORDS[instrument(name).family])
 
 
 def canonical_prompt(name: str) -> str:
-    """The prompt edits and generations use for a target instrument."""
+    """The prompt edits and generations use for a target instrument (any name, not only the corpus's)."""
     return prompt(name, "solo {name}")

@@ -133,11 +133,22 @@ def load_bundle_folder(folder: Path) -> ModelBundle:
                        **{k: analysis.get(k) for k in ANALYSIS_TENSORS}, provenance=manifest.get("provenance", {}))
 
 
-BUILTIN_BUNDLES = {"debug": debug_bundle}
+DEFAULT_FOLDER = Path(__file__).parent / "default"  # trained by `make train-default`, committed with the code
+
+
+def default_bundle() -> ModelBundle:
+    """The embedded default: small models trained from scratch on the synthetic corpus (docs/models.md)."""
+    if not (DEFAULT_FOLDER / MANIFEST).is_file():
+        raise ModelError(f"{DEFAULT_FOLDER}: the default bundle is missing from this installation "
+                         "(`make train-default` rebuilds it)")
+    return load_bundle_folder(DEFAULT_FOLDER)
+
+
+BUILTIN_BUNDLES = {"debug": debug_bundle, "default": default_bundle}
 
 
 def load_bundle(name_or_path: str | Path) -> ModelBundle:
-    """A bundle by built-in name, or from a bundle folder."""
+    """A bundle by built-in name ("default", "debug"), or from a bundle folder."""
     if str(name_or_path) in BUILTIN_BUNDLES:
         return BUILTIN_BUNDLES[str(name_or_path)]()
     path = Path(name_or_path)

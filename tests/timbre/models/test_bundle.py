@@ -41,7 +41,7 @@ def test_the_config_travels_inside_each_component_file(tmp_path):
 
 
 def test_unknown_name_or_path(tmp_path):
-    with pytest.raises(ModelError, match="no model bundle 'nosuch': neither a built-in name \\(debug\\)"):
+    with pytest.raises(ModelError, match=r"no model bundle .nosuch.: neither a built-in name \(debug, default\)"):
         load_bundle("nosuch")
 
 

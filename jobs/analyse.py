@@ -1,0 +1,176 @@
+"""`timbre analyse WHAT --model BUNDLE`: analyses of a model bundle.
+
+  mi        per-channel mutual information with instrument and pitch, raw and in the timbre basis; writes the
+            ranking and basis into the bundle folder (MI-inpaint uses them), a JSON record and the PNG plot
+  noise-probe  a sigma-conditioned classifier of clean vs timbre-swapped latents: its accuracy per noise fraction
+            and the smallest fraction at which it is at chance
+  diff-tone Diff-TONE on the bundle's own generations against its midpoint and random baselines: swap found,
+            target accuracy, chroma similarity to the source generation
+  tradeoff  every edit method swept over its strength on the same held-out melodies: target accuracy against
+            pitch kept, as a JSON table and a PNG of the curves"""
+import argparse
+import json
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from jobs.mi_plot import plot_channel_analysis
+from jobs.tradeoff_plot import plot_tradeoff
+from timbre.analysis.channels import analyse_channels
+from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
+from timbre.analysis.frames import note_frames
+from timbre.edits import EditSpec, SamplerConfig
+from timbre.errors import ConfigError
+from timbre.metrics.pitch import pitch_contour
+from timbre.models.bundle import MANIFEST, load_bundle, save_bundle
+
+# (label, method, space, params): each method's strength from weak to strong
+SWEEP = (
+    *[("pni", "pni", None, {"noise_fraction": f}) for f in (0.2, 0.4, 0.6, 0.8)],
+    *[("ddim-pni", "ddim-pni", None, {"noise_fraction": f}) for f in (0.2, 0.4, 0.6, 0.8)],
+    ("ddim-inversion", "ddim-inversion", None, {}),
+    *[(f"mi-inpaint {space}", "mi-inpaint", space, {"k": k, "clamp": c})
+      for space in ("raw", "basis") for k, c in ((0.25, 1.0), (0.5, 1.0), (0.5, 0.5), (0.75, 1.0), (0.75, 0.5))],
+)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("analyse", help="analyses of a model bundle (mi, tradeoff)", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=("mi", "noise-probe", "diff-tone", "tradeoff"), help="which analysis")
+    p.add_argument("--model", required=True, help="bundle folder (mi writes into it) or bundle name (tradeoff)")
+    p.add_argument("--out", default=None, help="folder for the record and plot (default: the bundle folder)")
+    p.add_argument("--corpus-seed", type=int, default=0, help="corpus the held-out data comes from")
+    p.add_argument("--notes", type=int, default=600, help="mi: validation notes analysed")
+    p.add_argument("--items", type=int, default=20, help="tradeoff: held-out melodies edited per setting")
+    p.add_argument("--seconds", type=float, default=4.0, help="tradeoff: length of each melody")
+    p.add_argument("--steps", type=int, default=16, help="tradeoff: sampling steps")
+    p.add_argument("--cfg", type=float, default=2.0, help="tradeoff: guidance scale while generating")
+    p.add_argument("--seed", type=int, default=0, help="tradeoff: seed of every edit's noise")
+    p.add_argument("--space", choices=("basis", "raw"), default=None,
+                   help="noise-probe: where the timbre part is swapped (default: the basis when the bundle has one)")
+    p.add_argument("--k", type=float, default=0.5, help="noise-probe: fraction of directions swapped as timbre")
+    p.add_argument("--stems", type=int, default=200, help="noise-probe: stems per split (train on valid, test on test)")
+    p.add_argument("--probe-steps", type=int, default=600, help="noise-probe: training steps")
+    p.add_argument("--methods", default=None, help="tradeoff: comma-separated methods to sweep (default: all)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    return {"mi": run_mi, "noise-probe": run_noise_probe, "diff-tone": run_diff_tone,
+            "tradeoff": run_tradeoff}[args.what](args)
+
+
+def run_diff_tone(args) -> int:
+    from timbre.analysis.diff_tone_check import diff_tone_on_generations
+
+    bundle = load_bundle(args.model)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
+    frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
+    start = time.perf_counter()
+    result = diff_tone_on_generations(bundle, args.items, frames, sampler, args.seed)
+    record = {"model": bundle.name, "sampler": asdict(sampler), **result,
+              "seconds": round(time.perf_counter() - start, 1)}
+    out = Path(args.out or "diff-tone")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "diff-tone.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+def _stem_crops(bundle, corpus_seed: int, split: str, stems: int, frames: int = 64):
+    """Latent crops (frames long, from each stem's start) of `stems` corpus stems, and their instruments."""
+    from timbre.corpus.dataset import stem_example
+
+    latents, instruments = [], []
+    for first in range(0, stems, 25):
+        examples = [stem_example(corpus_seed, split, i) for i in range(first, min(stems, first + 25))]
+        waves = torch.from_numpy(np.stack([e.audio for e in examples]))
+        with torch.no_grad():
+            z = bundle.codec.encode(waves)
+        for start in range(0, z.shape[-1] - frames + 1, frames):
+            latents.append(z[..., start: start + frames])
+            instruments.append(torch.tensor([e.instrument for e in examples]))
+    return torch.cat(latents), torch.cat(instruments)
+
+
+def run_noise_probe(args) -> int:
+    from timbre.analysis.noise_probe import NoiseProbeConfig, probe_accuracy, train_probe
+    from timbre.edits.channel_split import ChannelSplit, timbre_mask
+
+    bundle = load_bundle(args.model)
+    model = bundle.edit_model(args.space)
+    if model.channel_ranking is None:
+        raise ConfigError(f"bundle {bundle.name} has no channel ranking (run `timbre analyse mi`)")
+    split = ChannelSplit(timbre_mask(model.channel_ranking, args.k), model.channel_basis)
+    config = NoiseProbeConfig(steps=args.probe_steps, seed=args.seed)
+    start = time.perf_counter()
+    train_latents, train_instruments = _stem_crops(bundle, args.corpus_seed, "valid", args.stems)
+    probe = train_probe(train_latents, train_instruments, split, config)
+    test_latents, test_instruments = _stem_crops(bundle, args.corpus_seed, "test", args.stems)
+    result = probe_accuracy(probe, test_latents, test_instruments, split, config)
+    record = {"model": bundle.name, "space": "basis" if model.channel_basis is not None else "raw", "k": args.k,
+              **result, "accuracy": {str(f): a for f, a in result["accuracy"].items()},
+              "seconds": round(time.perf_counter() - start, 1), "config": asdict(config)}
+    out = Path(args.out) if args.out else (Path(args.model) if Path(args.model).is_dir() else Path("noise-probe"))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"noise-probe-{record['space']}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    for fraction, accuracy in result["accuracy"].items():
+        print(f"noise fraction {fraction:5.2f}: accuracy {accuracy:.3f}")
+    print(f"at chance from noise fraction {result['chance_fraction']}; wrote {path}")
+    return 0
+
+
+def run_mi(args) -> int:
+    folder = Path(args.model)
+    if not (folder / MANIFEST).is_file():
+        raise ConfigError(f"analyse mi writes into a bundle folder; {folder} has no {MANIFEST}")
+    bundle = load_bundle(folder)
+    out = Path(args.out) if args.out else folder
+    start = time.perf_counter()
+    analysis = analyse_channels(note_frames(bundle.codec, args.corpus_seed, args.notes))
+    record = {"seconds": round(time.perf_counter() - start, 1), "notes": args.notes, **analysis.summary(),
+              "raw_instrument_mi": analysis.raw_instrument_mi.tolist(), "raw_pitch_mi": analysis.raw_pitch_mi.tolist(),
+              "basis_instrument_mi": analysis.basis_instrument_mi.tolist(),
+              "basis_pitch_mi": analysis.basis_pitch_mi.tolist()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "mi.json").write_text(json.dumps(record, indent=2) + "\n")
+    plot_channel_analysis(analysis, out / "mi.png")
+    save_bundle(replace(bundle, channel_ranking=torch.from_numpy(analysis.raw_ranking.copy()),
+                        channel_basis=torch.from_numpy(analysis.basis).float(),
+                        basis_ranking=torch.from_numpy(analysis.basis_ranking.copy())), folder)
+    print(json.dumps(analysis.summary(), indent=2))
+    print(f"wrote the channel ranking and timbre basis into {folder}; record and plot in {out}")
+    return 0
+
+
+def run_tradeoff(args) -> int:
+    bundle = load_bundle(args.model)
+    out = Path(args.out or "tradeoff")
+    out.mkdir(parents=True, exist_ok=True)
+    items = held_out_items(args.corpus_seed, args.items, args.seconds, len(bundle.instruments))
+    source_contour = pitch_contour(items.waves, bundle.sample_rate)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
+    wanted = set(args.methods.split(",")) if args.methods else {m for _, m, _, _ in SWEEP}
+    unknown = wanted - {m for _, m, _, _ in SWEEP}
+    if unknown:
+        raise ConfigError(f"--methods: no sweep for {', '.join(sorted(unknown))}")
+    rows = []
+    for label, method, space, params in (row for row in SWEEP if row[1] in wanted):
+        start = time.perf_counter()
+        spec = EditSpec.build(method, sampler, **params)
+        edited = run_edits(bundle, items, spec, space, args.seed)
+        row = {"label": label, "method": method, "space": space, **params,
+               **edit_scores(bundle, items, edited, source_contour), "seconds": round(time.perf_counter() - start, 1)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    record = {"model": bundle.name, "sampler": asdict(sampler), "items": args.items, "seconds_each": args.seconds,
+              "seed": args.seed, "rows": rows}
+    (out / "tradeoff.json").write_text(json.dumps(record, indent=2) + "\n")
+    plot_tradeoff(rows, out / "tradeoff.png")
+    print(f"wrote {out / 'tradeoff.json'} and {out / 'tradeoff.png'}")
+    return 0
