@@ -9,28 +9,31 @@ import soundfile as sf
 from jobs.cli import main as timbre
 
 OUT = Path("out/demo")
-RATE = 22050
-MELODY = [(60, 0.0, 0.45), (64, 0.5, 0.45), (67, 1.0, 0.45), (72, 1.5, 0.9), (71, 2.5, 0.45), (67, 3.0, 0.9)]
+RATE = 44100  # the demo file is written at 44.1 kHz stereo: the edit resamples to the model's 16 kHz and back
+SECONDS = 6.0
 
 
-def pluck_melody(notes=MELODY, rate=RATE, seconds=4.0) -> np.ndarray:
-    """A plucked-string melody: decaying harmonics per note (MIDI pitch, onset s, duration s)."""
-    wave = np.zeros(int(seconds * rate), np.float32)
-    for pitch, onset, duration in notes:
-        t = np.arange(int(duration * rate)) / rate
-        f0 = 440.0 * 2 ** ((pitch - 69) / 12)
-        tone = sum(np.sin(2 * np.pi * h * f0 * t) * np.exp(-t * (2 + h)) / h for h in range(1, 9))
-        start = int(onset * rate)
-        wave[start:start + len(t)] += 0.25 * tone.astype(np.float32)
-    return wave
+def held_out_melody(instrument: str = "guitar") -> np.ndarray:
+    """The first monophonic held-out (test split) corpus melody played by `instrument`, at 16 kHz."""
+    from timbre.corpus.dataset import stem_example
+    from timbre.corpus.instruments import INSTRUMENT_NAMES
+
+    index = INSTRUMENT_NAMES.index(instrument)
+    for i in range(index, 1000, len(INSTRUMENT_NAMES)):
+        stem = stem_example(0, "test", i)
+        if stem.voices == 1:
+            return stem.audio[: int(SECONDS * 16000)]
+    raise RuntimeError(f"no monophonic {instrument} melody in the test split")
 
 
 def run_demo() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
+    from timbre.audio import resample
+
     source = OUT / "source.wav"
-    wave = pluck_melody()
+    wave = resample(held_out_melody("guitar")[:, None], 16000, RATE)[:, 0]
     sf.write(source, np.stack([wave, 0.8 * wave], 1), RATE, subtype="PCM_16")
-    print(f"example melody: {source}")
+    print(f"example melody (a held-out guitar melody from the corpus, 44.1 kHz stereo): {source}")
     runs = [("mi-inpaint", ["--k", "0.5", "--clamp", "1.0"]), ("pni", ["--noise-fraction", "0.6"]),
             ("diff-tone", ["--source", "guitar"])]
     for method, flags in runs:

@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
     p.add_argument("--cfg", type=float, default=DEFAULTS.cfg, help="classifier-free guidance scale while generating")
     p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
     p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
-    p.add_argument("--model", default="debug",
+    p.add_argument("--model", default="default",
                    help="model bundle: a built-in name (default, debug) or a bundle folder")
     p.set_defaults(run=run)
 

@@ -73,7 +73,7 @@ def test_analyse_tradeoff_writes_a_row_per_setting(smoke_bundle, tmp_path):
     assert main(["analyse", "tradeoff", "--model", str(smoke_bundle), "--out", str(out), "--items", "2",
                  "--seconds", "0.5", "--steps", "2", "--methods", "pni,ddim-inversion"]) == 0
     rows = json.loads((out / "tradeoff.json").read_text())["rows"]
-    assert [r["label"] for r in rows] == ["pni"] * 4 + ["ddim-inversion"]
+    assert [r["label"] for r in rows] == ["pni"] * 5 + ["ddim-inversion"]
     assert all(0 <= r["target_accuracy"] <= 1 and r["items"] == 2 for r in rows)
     assert (out / "tradeoff.png").is_file()
     assert main(["analyse", "tradeoff", "--model", str(smoke_bundle), "--methods", "magic"]) == 2

@@ -1,0 +1,50 @@
+"""The committed default bundle: real models, so these tests check real behaviour on held-out corpus data."""
+import numpy as np
+import pytest
+import torch
+
+from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
+from timbre.corpus.dataset import stem_example
+from timbre.corpus.prompts import HELD_OUT_TEMPLATES, prompt
+from timbre.edits import EditSpec, SamplerConfig
+from timbre.metrics.pitch import pitch_agreement, pitch_contour
+from timbre.models.bundle import DEFAULT_FOLDER, load_bundle
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_bundle("default")
+
+
+def _stems(indices, seconds=4.0):
+    examples = [stem_example(0, "test", i) for i in indices]
+    return examples, torch.from_numpy(np.stack([e.audio[: int(seconds * 16000)] for e in examples]))
+
+
+def test_it_is_versioned_small_and_complete(bundle):
+    size = sum(p.stat().st_size for p in DEFAULT_FOLDER.rglob("*") if p.is_file())
+    assert size <= 30 * 2**20
+    assert bundle.provenance["corpus_seed"] == 0 and bundle.provenance["weights_dtype"] == "float16"
+    assert bundle.channel_spaces == ("basis", "raw")
+    basis = bundle.channel_basis.double()
+    assert torch.allclose(basis.T @ basis, torch.eye(basis.shape[0], dtype=torch.float64), atol=1e-5)
+    assert bundle.codec.channels == 128 and bundle.conditioner.dim == 512
+
+
+@torch.no_grad()
+def test_codec_round_trip_keeps_the_pitch_of_held_out_melodies(bundle):
+    examples, waves = _stems([i for i in range(12) if stem_example(0, "test", i).voices == 1][:3])
+    rebuilt = bundle.codec.decode(bundle.codec.encode(waves))[:, : waves.shape[1]]
+    pitch = pitch_agreement(pitch_contour(waves, 16000), pitch_contour(rebuilt, 16000))
+    assert pitch["median_cents"] <= 20 and pitch["within_50_cents"] >= 0.95 and pitch["voiced_kept"] >= 0.9
+
+
+@torch.no_grad()
+def test_audio_classifier_and_conditioner_recognise_held_out_stems(bundle):
+    examples, waves = _stems(range(20))
+    labels = torch.tensor([e.instrument for e in examples])
+    assert (bundle.audio_classifier(waves).argmax(-1) == labels).float().mean() >= 0.85
+    text = bundle.conditioner.embed_text([prompt(n, HELD_OUT_TEMPLATES[0]) for n in bundle.instruments])
+    assert ((bundle.conditioner.embed_audio(waves) @ text.T).argmax(-1) == labels).float().mean() >= 0.85
+    latent = bundle.latent_classifier(bundle.codec.encode(waves)).argmax(-1)
+    assert (latent == labels).float().mean() >= 0.85
