@@ -34,11 +34,11 @@ def run_demo() -> int:
     wave = resample(held_out_melody("guitar")[:, None], 16000, RATE)[:, 0]
     sf.write(source, np.stack([wave, 0.8 * wave], 1), RATE, subtype="PCM_16")
     print(f"example melody (a held-out guitar melody from the corpus, 44.1 kHz stereo): {source}")
-    runs = [("mi-inpaint", ["--k", "0.5", "--clamp", "1.0"]), ("pni", ["--noise-fraction", "0.6"]),
+    runs = [("mi-inpaint", ["--k", "0.25", "--clamp", "1.0"]), ("pni", ["--noise-fraction", "0.05"]),
             ("diff-tone", ["--source", "guitar"])]
     for method, flags in runs:
         code = timbre(["edit", str(source), "--method", method, "--to", "violin", "-o", str(OUT / f"{method}.wav"),
-                       "--cfg", "2", *flags])
+                       "--cfg", "4", *flags])
         if code:
             return code
     judge(source, [OUT / f"{method}.wav" for method, _ in runs])

@@ -1,26 +1,37 @@
-"""Trade-off curves: target-instrument accuracy against pitch kept, one curve per method."""
+"""Trade-off curves: target-instrument accuracy against pitch kept, one curve per method.
+
+`python -m jobs.tradeoff_plot TRADEOFF_JSON PNG` redraws a plot from a recorded sweep."""
+import json
+import sys
 from pathlib import Path
+
+PANELS = (("pitch_median_cents", "median pitch error on frames voiced in both (cents)"),
+          ("pitch_within_50_cents", "share of frames within 50 cents of the source"),
+          ("pitch_voiced_kept", "share of the source's voiced frames still voiced"))
 
 
 def plot_tradeoff(rows: list[dict], path: Path) -> None:
-    """Left: accuracy vs median pitch error (cents); right: accuracy vs share of frames within 50 cents."""
+    """Accuracy against each pitch measure; a method's settings are joined in order of the pitch measure."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    labels = list(dict.fromkeys(r["label"] for r in rows))
-    for label in labels:
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(15, 4.5), sharey=True)
+    for label in dict.fromkeys(r["label"] for r in rows):
         points = [r for r in rows if r["label"] == label]
-        for ax, key in ((axes[0], "pitch_median_cents"), (axes[1], "pitch_within_50_cents")):
-            ax.plot([p[key] for p in points], [p["target_accuracy"] for p in points], marker="o", label=label)
-    axes[0].set_xlabel("median pitch error on frames voiced in both (cents)")
-    axes[0].set_xscale("symlog", linthresh=10)
-    axes[1].set_xlabel("share of frames within 50 cents of the source")
-    axes[0].set_ylabel("target-instrument accuracy (audio classifier)")
-    for ax in axes:
+        for ax, (key, _) in zip(axes, PANELS):
+            ordered = sorted(points, key=lambda p: p[key])
+            ax.plot([p[key] for p in ordered], [p["target_accuracy"] for p in ordered], marker="o", label=label)
+    for ax, (key, title) in zip(axes, PANELS):
+        ax.set_xlabel(title)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=8, loc="best")
+    axes[0].set_xscale("symlog", linthresh=10)
+    axes[0].set_ylabel("target-instrument accuracy (audio classifier)")
+    axes[-1].legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+if __name__ == "__main__":
+    plot_tradeoff(json.loads(Path(sys.argv[1]).read_text())["rows"], Path(sys.argv[2]))
