@@ -6,6 +6,7 @@
             and the smallest fraction at which it is at chance
   diff-tone Diff-TONE on the bundle's own generations against its midpoint and random baselines: swap found,
             target accuracy, chroma similarity to the source generation
+  generation  conditional generations from each instrument's prompt, judged by the audio classifier
   tradeoff  every edit method swept over its strength on the same held-out melodies: target accuracy against
             pitch kept, as a JSON table and a PNG of the curves"""
 import argparse
@@ -17,11 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from jobs.mi_plot import plot_channel_analysis
+from jobs.mi_plot import analyse_and_record
 from jobs.tradeoff_plot import plot_tradeoff
-from timbre.analysis.channels import analyse_channels
 from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
-from timbre.analysis.frames import note_frames
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.errors import ConfigError
 from timbre.metrics.pitch import pitch_contour
@@ -42,12 +41,13 @@ SWEEP = (
 def add_parser(sub) -> None:
     p = sub.add_parser("analyse", help="analyses of a model bundle (mi, tradeoff)", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=("mi", "noise-probe", "diff-tone", "tradeoff"), help="which analysis")
+    p.add_argument("what", choices=("mi", "noise-probe", "diff-tone", "generation", "tradeoff"), help="which analysis")
     p.add_argument("--model", required=True, help="bundle folder (mi writes into it) or bundle name (tradeoff)")
     p.add_argument("--out", default=None, help="folder for the record and plot (default: the bundle folder)")
     p.add_argument("--corpus-seed", type=int, default=0, help="corpus the held-out data comes from")
     p.add_argument("--notes", type=int, default=600, help="mi: validation notes analysed")
-    p.add_argument("--items", type=int, default=20, help="tradeoff: held-out melodies edited per setting")
+    p.add_argument("--items", type=int, default=20,
+                   help="tradeoff: held-out melodies edited per setting; diff-tone, generation: items in all")
     p.add_argument("--seconds", type=float, default=4.0, help="tradeoff: length of each melody")
     p.add_argument("--steps", type=int, default=16, help="tradeoff: sampling steps")
     p.add_argument("--cfg", type=float, default=2.0, help="tradeoff: guidance scale while generating")
@@ -63,7 +63,21 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     return {"mi": run_mi, "noise-probe": run_noise_probe, "diff-tone": run_diff_tone,
-            "tradeoff": run_tradeoff}[args.what](args)
+            "generation": run_generation, "tradeoff": run_tradeoff}[args.what](args)
+
+
+def run_generation(args) -> int:
+    from timbre.analysis.generation import generation_accuracy
+
+    bundle = load_bundle(args.model)
+    if bundle.audio_classifier is None:
+        raise ConfigError(f"bundle {bundle.name} has no audio classifier to judge generations with")
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
+    frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
+    per_instrument = max(1, args.items // len(bundle.instruments))
+    result = generation_accuracy(bundle, bundle.audio_classifier, per_instrument, frames, sampler, args.seed)
+    print(json.dumps({"model": bundle.name, "sampler": asdict(sampler), **result}, indent=2))
+    return 0
 
 
 def run_diff_tone(args) -> int:
@@ -133,18 +147,8 @@ def run_mi(args) -> int:
         raise ConfigError(f"analyse mi writes into a bundle folder; {folder} has no {MANIFEST}")
     bundle = load_bundle(folder)
     out = Path(args.out) if args.out else folder
-    start = time.perf_counter()
-    analysis = analyse_channels(note_frames(bundle.codec, args.corpus_seed, args.notes))
-    record = {"seconds": round(time.perf_counter() - start, 1), "notes": args.notes, **analysis.summary(),
-              "raw_instrument_mi": analysis.raw_instrument_mi.tolist(), "raw_pitch_mi": analysis.raw_pitch_mi.tolist(),
-              "basis_instrument_mi": analysis.basis_instrument_mi.tolist(),
-              "basis_pitch_mi": analysis.basis_pitch_mi.tolist()}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "mi.json").write_text(json.dumps(record, indent=2) + "\n")
-    plot_channel_analysis(analysis, out / "mi.png")
-    save_bundle(replace(bundle, channel_ranking=torch.from_numpy(analysis.raw_ranking.copy()),
-                        channel_basis=torch.from_numpy(analysis.basis).float(),
-                        basis_ranking=torch.from_numpy(analysis.basis_ranking.copy())), folder)
+    analysis = analyse_and_record(bundle.codec, args.corpus_seed, args.notes, out / "mi.json", out / "mi.png")
+    save_bundle(replace(bundle, **analysis.bundle_tensors()), folder)
     print(json.dumps(analysis.summary(), indent=2))
     print(f"wrote the channel ranking and timbre basis into {folder}; record and plot in {out}")
     return 0

@@ -4,11 +4,28 @@ from pathlib import Path
 import numpy as np
 
 from timbre.analysis.channels import ChannelAnalysis
+from timbre.analysis.mutual_information import cumulative_share
 
 
 def _cumulative(mi: np.ndarray, order: np.ndarray) -> np.ndarray:
-    mi = np.asarray(mi, dtype=np.float64)
-    return np.concatenate([[0.0], np.cumsum(mi[order]) / max(mi.sum(), 1e-12)])
+    return np.concatenate([[0.0], cumulative_share(mi, order)])
+
+
+def analyse_and_record(codec, corpus_seed: int, notes: int, record_path: Path, plot_path: Path) -> ChannelAnalysis:
+    """Run the channel analysis on validation notes; write its JSON record and its plot."""
+    import json
+    import time
+
+    from timbre.analysis.channels import analyse_channels
+    from timbre.analysis.frames import note_frames
+
+    start = time.perf_counter()
+    analysis = analyse_channels(note_frames(codec, corpus_seed, notes))
+    record = {"seconds": round(time.perf_counter() - start, 1), "notes": notes, **analysis.record()}
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    plot_channel_analysis(analysis, plot_path)
+    return analysis
 
 
 def plot_channel_analysis(analysis: ChannelAnalysis, path: Path) -> None:

@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from timbre.analysis.channels import ChannelAnalysis, analyse_channels
-from timbre.analysis.frames import note_frames
 from timbre.analysis.generation import generation_accuracy
 from timbre.corpus.instruments import INSTRUMENT_NAMES
 from timbre.denoisers import EDMPrecond
@@ -28,6 +26,8 @@ from timbre.training.codec import CodecTrainingConfig, evaluate_codec, train_cod
 from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_conditioner, train_conditioner
 from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
 from timbre.training.pool import Pool, corpus_pool
+
+from jobs.mi_plot import analyse_and_record
 
 RECORDS = "training"  # subfolder of the training folder holding one JSON record per stage
 
@@ -86,6 +86,7 @@ class Context:
     seed: int
     log: Callable[[str], None] = print
     _pool: Pool | None = field(default=None, repr=False)
+    _latents: torch.Tensor | None = field(default=None, repr=False)
 
     @property
     def pool(self) -> Pool:
@@ -94,6 +95,12 @@ class Context:
             self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0)
             self.log(f"pool: {len(self._pool.lengths)} clips rendered in {time.perf_counter() - start:.1f} s")
         return self._pool
+
+    def pool_latents(self, codec_model) -> torch.Tensor:
+        """Every pool row encoded by the run's codec, once per run (the classifiers and the denoiser share it)."""
+        if self._latents is None:
+            self._latents = encode_pool(codec_model, self.pool)
+        return self._latents
 
     def progress(self, name: str) -> Callable[[int, float], None]:
         return lambda step, loss: self.log(f"{name} step {step}: loss {loss:.4f}")
@@ -126,13 +133,9 @@ def done(out: Path, stage: str) -> bool:
         (out / f"{name}.safetensors").is_file() for name in OUTPUTS[stage])
 
 
-def _seeded(config, seed: int):
-    return replace(config, seed=seed)
-
-
 def codec(ctx: Context) -> None:
     start = time.perf_counter()
-    config = _seeded(ctx.scale.codec_training, ctx.seed)
+    config = replace(ctx.scale.codec_training, seed=ctx.seed)
     model, metrics = train_codec(ctx.scale.codec, config, ctx.pool, ctx.progress("codec"))
     seconds = time.perf_counter() - start
     save_component(model, ctx.out / "codec.safetensors")
@@ -142,7 +145,7 @@ def codec(ctx: Context) -> None:
 
 def conditioner(ctx: Context) -> None:
     start = time.perf_counter()
-    config = _seeded(ctx.scale.conditioner_training, ctx.seed)
+    config = replace(ctx.scale.conditioner_training, seed=ctx.seed)
     model, metrics = train_conditioner(ctx.scale.conditioner, config, ctx.pool, ctx.progress("conditioner"))
     seconds = time.perf_counter() - start
     save_component(model, ctx.out / "conditioner.safetensors")
@@ -152,11 +155,11 @@ def conditioner(ctx: Context) -> None:
 
 def classifiers(ctx: Context) -> None:
     start = time.perf_counter()
-    config = _seeded(ctx.scale.classifier_training, ctx.seed)
+    config = replace(ctx.scale.classifier_training, seed=ctx.seed)
     codec_model = ctx.component("codec")
     teacher, teacher_metrics = train_audio_classifier(ctx.scale.audio_classifier, config, ctx.pool,
                                                       ctx.progress("audio classifier"))
-    latents = encode_pool(codec_model, ctx.pool)
+    latents = ctx.pool_latents(codec_model)
     latent_config = replace(ctx.scale.latent_classifier, channels=codec_model.channels)
     rate, hop = codec_model.sample_rate, codec_model.hop_length
     distilled, distilled_metrics = train_latent_classifier(latent_config, config, ctx.pool, latents, hop, rate, teacher,
@@ -183,9 +186,9 @@ def _frames_per_row(pool: Pool, hop: int) -> torch.Tensor:
 
 def denoiser(ctx: Context) -> None:
     start = time.perf_counter()
-    config = _seeded(ctx.scale.denoiser_training, ctx.seed)
+    config = replace(ctx.scale.denoiser_training, seed=ctx.seed)
     codec_model, conditioner_model = ctx.component("codec"), ctx.component("conditioner")
-    latents = encode_pool(codec_model, ctx.pool)
+    latents = ctx.pool_latents(codec_model)
     tables = condition_tables(conditioner_model, ctx.pool)
     model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
     net, metrics = train_denoiser(model_config, config, latents, _frames_per_row(ctx.pool, codec_model.hop_length),
@@ -201,21 +204,12 @@ def denoiser(ctx: Context) -> None:
                             "model": asdict(model_config), "generation": {"sampler": asdict(sampler), **check}})
 
 
-def analyse(ctx: Context, codec_model) -> ChannelAnalysis:
-    start = time.perf_counter()
-    analysis = analyse_channels(note_frames(codec_model, ctx.corpus_seed, ctx.scale.analysis_notes))
-    ctx.record("mi", {"seconds": round(time.perf_counter() - start, 1), **analysis.summary(),
-                      "raw_instrument_mi": analysis.raw_instrument_mi, "raw_pitch_mi": analysis.raw_pitch_mi,
-                      "basis_instrument_mi": analysis.basis_instrument_mi, "basis_pitch_mi": analysis.basis_pitch_mi})
-    return analysis
-
-
 def analyse_and_assemble(ctx: Context) -> None:
     """Run the channel analysis and write the folder's bundle manifest and analysis tensors."""
     codec_model = ctx.component("codec")
-    analysis = analyse(ctx, codec_model)
-    from jobs.mi_plot import plot_channel_analysis
-    plot_channel_analysis(analysis, ctx.out / "mi.png")
+    analysis = analyse_and_record(codec_model, ctx.corpus_seed, ctx.scale.analysis_notes,
+                                  ctx.out / RECORDS / "mi.json", ctx.out / "mi.png")
+    ctx.log(f"mi: {json.dumps(analysis.summary())}")
     records = {p.stem: json.loads(p.read_text()) for p in sorted((ctx.out / RECORDS).glob("*.json"))}
     net = ctx.component("denoiser")
     conditioner_model = ctx.component("conditioner")
@@ -231,7 +225,5 @@ def analyse_and_assemble(ctx: Context) -> None:
         denoiser=EDMPrecond(net, ctx.scale.denoiser_training.sigma_data), conditioner=conditioner_model,
         null_cond=torch.zeros(conditioner_model.dim), instruments=INSTRUMENT_NAMES,
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
-        channel_ranking=torch.from_numpy(analysis.raw_ranking.copy()),
-        channel_basis=torch.from_numpy(analysis.basis).float(),
-        basis_ranking=torch.from_numpy(analysis.basis_ranking.copy()), provenance=provenance)
+        provenance=provenance, **analysis.bundle_tensors())
     save_bundle(bundle, ctx.out)

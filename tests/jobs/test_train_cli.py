@@ -91,3 +91,11 @@ def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp
                  "--space", "raw", "--out", str(probe_out)]) == 0
     probe = json.loads((probe_out / "noise-probe-raw.json").read_text())
     assert probe["space"] == "raw" and len(probe["accuracy"]) == 10
+
+
+def test_analyse_generation_reports_per_instrument_accuracy(smoke_bundle, capsys):
+    assert main(["analyse", "generation", "--model", str(smoke_bundle), "--items", "10", "--seconds", "0.5",
+                 "--steps", "2"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert len(record["per_instrument"]) == 10 and record["items"] == 10
+    assert record["accuracy"] == pytest.approx(sum(record["per_instrument"].values()) / 10)

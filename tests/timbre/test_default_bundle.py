@@ -3,10 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
 from timbre.corpus.dataset import stem_example
 from timbre.corpus.prompts import HELD_OUT_TEMPLATES, prompt
-from timbre.edits import EditSpec, SamplerConfig
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
 from timbre.models.bundle import DEFAULT_FOLDER, load_bundle
 

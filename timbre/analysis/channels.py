@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from timbre.analysis.frames import LabelledFrames
 from timbre.analysis.mutual_information import channel_mutual_information, ranking, top_share
@@ -21,15 +22,24 @@ class ChannelAnalysis:
     basis_ranking: np.ndarray  # (C,) directions by decreasing instrument MI minus pitch MI
     frames: int  # frames analysed
 
+    def bundle_tensors(self) -> dict[str, torch.Tensor]:
+        """The rankings and basis as a ModelBundle stores them."""
+        return {"channel_ranking": torch.from_numpy(self.raw_ranking.copy()),
+                "channel_basis": torch.from_numpy(self.basis).float(),
+                "basis_ranking": torch.from_numpy(self.basis_ranking.copy())}
+
+    def record(self) -> dict:
+        """The summary with every per-direction MI, as JSON-ready values."""
+        return {**self.summary(), **{name: getattr(self, name).tolist() for name in (
+            "raw_instrument_mi", "raw_pitch_mi", "basis_instrument_mi", "basis_pitch_mi")}}
+
     def summary(self) -> dict[str, float]:
         """Shares of total MI in the top half of each ranking (the paper's clarity figure), per label."""
-        def share(mi, order):
-            return float(np.asarray(mi)[order[: len(order) // 2]].sum() / max(np.asarray(mi).sum(), 1e-12))
         return {"frames": self.frames,
                 "raw_top_half_instrument_mi_share": top_share(self.raw_instrument_mi),
-                "raw_top_half_pitch_mi_share_same_channels": share(self.raw_pitch_mi, self.raw_ranking),
-                "basis_top_half_instrument_mi_share": share(self.basis_instrument_mi, self.basis_ranking),
-                "basis_top_half_pitch_mi_share": share(self.basis_pitch_mi, self.basis_ranking),
+                "raw_top_half_pitch_mi_share_same_channels": top_share(self.raw_pitch_mi, order=self.raw_ranking),
+                "basis_top_half_instrument_mi_share": top_share(self.basis_instrument_mi, order=self.basis_ranking),
+                "basis_top_half_pitch_mi_share": top_share(self.basis_pitch_mi, order=self.basis_ranking),
                 "raw_total_instrument_mi": float(self.raw_instrument_mi.sum()),
                 "raw_total_pitch_mi": float(self.raw_pitch_mi.sum())}
 

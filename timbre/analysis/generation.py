@@ -7,7 +7,6 @@ from timbre.corpus.prompts import canonical_prompt
 from timbre.edits.base import SamplerConfig, generate
 from timbre.models.bundle import ModelBundle
 from timbre.randomness import randn_items, item_generators
-from timbre.sigmas import karras_sigmas
 
 
 @torch.no_grad()
@@ -16,7 +15,7 @@ def generate_instrument(bundle: ModelBundle, instrument: str, count: int, frames
     """(count, C, frames) latents generated from the instrument's canonical prompt; item i's noise from (seed, i)."""
     cond = bundle.conditioner.embed_text([canonical_prompt(instrument)]).expand(count, -1)
     generators = item_generators(seed, [f"{instrument}#{i}" for i in range(count)])
-    sigmas = karras_sigmas(sampler.steps, sampler.sigma_min, sampler.sigma_max, sampler.rho)
+    sigmas = sampler.sigmas()
     x = randn_items(generators, (bundle.codec.channels, frames)) * sigmas[0]
     return generate(bundle.edit_model(), sampler, x, sigmas, cond)
 

@@ -50,14 +50,16 @@ def ranking(mi: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(mi), kind="stable")
 
 
-def cumulative_share(mi: np.ndarray) -> np.ndarray:
-    """(C,) share of the total MI held by the top 1..C channels of the ranking."""
-    mi = np.sort(np.asarray(mi, dtype=np.float64))[::-1]
+def cumulative_share(mi: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """(C,) share of the total MI held by the first 1..C channels of `order` (default: MI's own ranking)."""
+    mi = np.asarray(mi, dtype=np.float64)
+    ordered = mi[ranking(mi) if order is None else np.asarray(order)]
     total = mi.sum()
-    return np.cumsum(mi) / total if total > 0 else np.linspace(1 / mi.size, 1.0, mi.size)
+    return np.cumsum(ordered) / total if total > 0 else np.linspace(1 / mi.size, 1.0, mi.size)
 
 
-def top_share(mi: np.ndarray, fraction: float = 0.5) -> float:
-    """Share of the total MI held by the top `fraction` of channels (the paper reports most of it in the top half)."""
-    curve = cumulative_share(mi)
+def top_share(mi: np.ndarray, fraction: float = 0.5, order: np.ndarray | None = None) -> float:
+    """Share of the total MI held by the first `fraction` of channels of `order` (default: MI's own ranking; the
+    paper reports most of it in the top half)."""
+    curve = cumulative_share(mi, order)
     return float(curve[max(1, int(round(fraction * curve.size))) - 1])

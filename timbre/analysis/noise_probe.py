@@ -4,7 +4,6 @@ chance, the noise has hidden the swap."""
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn

@@ -1,0 +1,36 @@
+"""Seconds per DiT training step (AdamW, EDM preconditioning, batch 32 x 64 latent frames) for the CPU sizes,
+side by side in one run. Usage: .venv/bin/python benchmarks/dit_training_step.py"""
+import time
+
+import torch
+
+from timbre.denoisers import EDMPrecond
+from timbre.models.dit import DiT, DiTConfig
+
+SIZES = {"width 192, depth 4": DiTConfig(channels=128, width=192, depth=4, heads=3),
+         "width 256, depth 4 (shipped)": DiTConfig(channels=128, width=256, depth=4, heads=4),
+         "width 256, depth 6": DiTConfig(channels=128, width=256, depth=6, heads=4)}
+
+
+def seconds_per_step(config: DiTConfig, steps: int = 5) -> float:
+    net = DiT(config)
+    denoiser = EDMPrecond(net)
+    optimiser = torch.optim.AdamW(net.parameters(), 1e-4)
+    x, cond = torch.randn(32, config.channels, 64), torch.randn(32, config.cond_dim)
+    for step in range(steps + 1):
+        if step == 1:  # the first step warms up allocators and kernels
+            start = time.perf_counter()
+        loss = (denoiser(x, torch.rand(32) + 0.1, cond) - x).pow(2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return (time.perf_counter() - start) / steps
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    results = {name: seconds_per_step(config) for name, config in SIZES.items()}
+    base = results["width 256, depth 4 (shipped)"]
+    for name, seconds in results.items():
+        params = sum(p.numel() for p in DiT(SIZES[name]).parameters()) / 1e6
+        print(f"{name:30s} {params:5.2f} M params  {seconds:.3f} s/step  {seconds / base:.2f}x shipped")
