@@ -8,7 +8,9 @@
             target accuracy, chroma similarity to the source generation
   generation  conditional generations from each instrument's prompt, judged by the audio classifier
   tradeoff  every edit method swept over its strength on the same held-out melodies: target accuracy against
-            pitch kept, as a JSON table and a PNG of the curves"""
+            pitch kept, as a JSON table and a PNG of the curves; beside them two references: the rendition (the
+            target instrument really playing the notes, the ceiling) and the oracle swap (each source's structure
+            part with its rendition's timbre part, no sampling: what the channel split itself allows)"""
 import argparse
 import json
 import time
@@ -20,7 +22,7 @@ import torch
 
 from jobs.mi_plot import analyse_and_record
 from jobs.tradeoff_plot import plot_tradeoff
-from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
+from timbre.analysis.edit_quality import edit_scores, held_out_items, oracle_swap, run_edits
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.errors import ConfigError
 from timbre.metrics.pitch import pitch_contour
@@ -36,6 +38,9 @@ SWEEP = (
     *[(f"mi-inpaint {space}", "mi-inpaint", space, {"k": k, "clamp": c})
       for space in ("raw", "basis") for k, c in ((0.25, 1.0), (0.5, 1.0), (0.5, 0.5), (0.75, 1.0), (0.75, 0.5))],
 )
+# references scored beside the sweep: (label, kind, space, k)
+REFERENCES = (("rendition", "rendition", None, None),
+              *[(f"oracle-swap {space}", "oracle-swap", space, k) for space in ("raw", "basis") for k in (0.25, 0.5, 0.75)])
 
 
 def add_parser(sub) -> None:
@@ -161,19 +166,29 @@ def run_tradeoff(args) -> int:
     items = held_out_items(args.corpus_seed, args.items, args.seconds, len(bundle.instruments))
     source_contour = pitch_contour(items.waves, bundle.sample_rate)
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
-    wanted = set(args.methods.split(",")) if args.methods else {m for _, m, _, _ in SWEEP}
-    unknown = wanted - {m for _, m, _, _ in SWEEP}
-    if unknown:
-        raise ConfigError(f"--methods: no sweep for {', '.join(sorted(unknown))}")
+    rendition_contour = pitch_contour(items.renditions, bundle.sample_rate)
+    known = {m for _, m, _, _ in SWEEP} | {kind for _, kind, _, _ in REFERENCES}
+    wanted = set(args.methods.split(",")) if args.methods else known
+    if wanted - known:
+        raise ConfigError(f"--methods: no sweep for {', '.join(sorted(wanted - known))}")
     rows = []
-    for label, method, space, params in (row for row in SWEEP if row[1] in wanted):
+
+    def score(label: str, method: str, space, params: dict, edit) -> None:
         start = time.perf_counter()
-        spec = EditSpec.build(method, sampler, **params)
-        edited = run_edits(bundle, items, spec, space, args.seed)
+        edited = edit()
         row = {"label": label, "method": method, "space": space, **params,
-               **edit_scores(bundle, items, edited, source_contour), "seconds": round(time.perf_counter() - start, 1)}
+               **edit_scores(bundle, items, edited, source_contour, rendition_contour),
+               "seconds": round(time.perf_counter() - start, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
+
+    for label, kind, space, k in REFERENCES:
+        if kind in wanted and (space is None or space in bundle.channel_spaces):
+            score(label, kind, space, {} if k is None else {"k": k},
+                  (lambda: items.renditions) if kind == "rendition" else (lambda: oracle_swap(bundle, items, space, k)))
+    for label, method, space, params in (row for row in SWEEP if row[1] in wanted):
+        spec = EditSpec.build(method, sampler, **params)
+        score(label, method, space, params, lambda: run_edits(bundle, items, spec, space, args.seed))
     record = {"model": bundle.name, "sampler": asdict(sampler), "items": args.items, "seconds_each": args.seconds,
               "seed": args.seed, "rows": rows}
     (out / "tradeoff.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -1,4 +1,5 @@
 """Edit quality on held-out melodies: target-instrument accuracy by the audio classifier and pitch kept (PESTO)."""
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -8,6 +9,7 @@ from torch import Tensor
 from timbre.corpus.dataset import SAMPLE_RATE, stem_example
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits import EditBatch, EditSpec
+from timbre.edits.channel_split import ChannelSplit, timbre_mask
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
 from timbre.models.bundle import ModelBundle
 from timbre.randomness import item_generators
@@ -20,26 +22,34 @@ class EditItems:
     waves: Tensor  # (N, S) mono at the corpus rate
     sources: Tensor  # (N,) instrument played
     targets: Tensor  # (N,) instrument asked for
+    renditions: Tensor | None = None  # (N, S) the same notes played by the target instrument: what a perfect edit gives
 
     def __post_init__(self):
         if self.waves.ndim != 2 or self.sources.shape != (self.waves.shape[0],) != self.targets.shape:
             raise ValueError("waves must be (N, S) with N sources and N targets")
+        if self.renditions is not None and self.renditions.shape != self.waves.shape:
+            raise ValueError(f"renditions must match waves {tuple(self.waves.shape)}, got {tuple(self.renditions.shape)}")
 
 
 def held_out_items(corpus_seed: int, count: int, seconds: float, classes: int, split: str = "test") -> EditItems:
     """The first `count` monophonic stems of the split, cut to `seconds`; item i asks for instrument
-    (source + 1 + i mod (classes - 1)) mod classes, so every source-target pair comes round."""
-    waves, sources, targets = [], [], []
-    index = 0
-    while len(waves) < count:
+    (source + 1 + i mod (classes - 1)) mod classes, so every source-target pair comes round. Each item comes with
+    its rendition: the same melody, drawn from the same generator, played by the target instrument."""
+    waves, sources, targets, renditions = [], [], [], []
+    samples = int(seconds * SAMPLE_RATE)
+    for index in itertools.count():
+        if len(waves) == count:
+            break
         stem = stem_example(corpus_seed, split, index)
-        index += 1
         if stem.voices != 1:
             continue
-        waves.append(stem.audio[: int(seconds * SAMPLE_RATE)])
+        target = (stem.instrument + 1 + len(targets) % (classes - 1)) % classes
+        waves.append(stem.audio[:samples])
         sources.append(stem.instrument)
-        targets.append((stem.instrument + 1 + len(targets) % (classes - 1)) % classes)
-    return EditItems(torch.from_numpy(np.stack(waves)), torch.tensor(sources), torch.tensor(targets))
+        targets.append(target)
+        renditions.append(stem_example(corpus_seed, split, index, instrument=target).audio[:samples])
+    return EditItems(torch.from_numpy(np.stack(waves)), torch.tensor(sources), torch.tensor(targets),
+                     torch.from_numpy(np.stack(renditions)))
 
 
 @torch.no_grad()
@@ -60,13 +70,34 @@ def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str 
 
 
 @torch.no_grad()
-def edit_scores(bundle: ModelBundle, items: EditItems, edited: Tensor, source_contour=None) -> dict:
-    """Target accuracy, source-instrument retention and pitch agreement with the source audio."""
+@torch.no_grad()
+def oracle_swap(bundle: ModelBundle, items: EditItems, space: str, k: float, batch: int = 16) -> Tensor:
+    """The edit MI-inpaint aims at, with no sampling: each source latent's structure part kept and its timbre part
+    (top-k of the space's ranking) taken from its rendition's latent, then decoded. It shows what the channel split
+    itself allows, apart from how well the denoiser fills the timbre part in."""
+    if items.renditions is None:
+        raise ValueError("oracle_swap needs items with renditions")
+    model = bundle.edit_model(space)
+    split = ChannelSplit(timbre_mask(model.channel_ranking, k), model.channel_basis)
+    out = []
+    for first in range(0, items.waves.shape[0], batch):
+        waves = items.waves[first: first + batch]
+        swapped = split.with_structure(bundle.codec.encode(items.renditions[first: first + batch]),
+                                       bundle.codec.encode(waves))
+        out.append(bundle.codec.decode(swapped)[:, : waves.shape[1]])
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def edit_scores(bundle: ModelBundle, items: EditItems, edited: Tensor, source_contour=None,
+                rendition_contour=None) -> dict:
+    """Target accuracy, source-instrument retention and pitch agreement with the source audio (and, given the
+    renditions' contour, voicing kept where the target instrument itself stays voiced)."""
     if bundle.audio_classifier is None:
         raise ValueError(f"bundle {bundle.name} has no audio classifier to judge edits with")
     predicted = bundle.audio_classifier(edited).argmax(-1)
     source_contour = source_contour or pitch_contour(items.waves, SAMPLE_RATE)
-    pitch = pitch_agreement(source_contour, pitch_contour(edited, SAMPLE_RATE))
+    pitch = pitch_agreement(source_contour, pitch_contour(edited, SAMPLE_RATE), rendition_contour)
     return {"target_accuracy": float((predicted == items.targets).float().mean()),
             "source_kept": float((predicted == items.sources).float().mean()),
             **{f"pitch_{k}": v for k, v in pitch.items()}, "items": int(items.waves.shape[0])}

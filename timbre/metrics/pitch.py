@@ -32,15 +32,22 @@ def cents(a_hz: Tensor, b_hz: Tensor) -> Tensor:
     return 1200 * torch.log2(a_hz.clamp_min(1e-6) / b_hz.clamp_min(1e-6))
 
 
-def pitch_agreement(source: Contour, output: Contour) -> dict[str, float]:
+def pitch_agreement(source: Contour, output: Contour, reference: Contour | None = None) -> dict[str, float]:
     """Frame-aligned agreement: median |cents| and share within 50 cents on frames voiced in both; share of the
-    source's voiced frames still voiced (a median over shared frames alone hides silenced notes)."""
+    source's voiced frames still voiced (a median over shared frames alone hides silenced notes). With a reference
+    (the target instrument really playing the source's notes), also the share still voiced among the source's
+    voiced frames that the reference keeps voiced: a decaying instrument rightly lets a held note fall unvoiced."""
     both = source.voiced & output.voiced
     error = cents(output.hz, source.hz).abs()[both]
     source_voiced = int(source.voiced.sum())
-    return {
+    result = {
         "median_cents": float(error.median()) if error.numel() else float("nan"),
         "within_50_cents": float((error <= 50).float().mean()) if error.numel() else float("nan"),
         "voiced_kept": float(both.sum()) / source_voiced if source_voiced else float("nan"),
         "voiced_frames": source_voiced,
     }
+    if reference is not None:
+        expected = source.voiced & reference.voiced
+        result["voiced_kept_where_reference_voiced"] = (float((expected & output.voiced).sum()) / int(expected.sum())
+                                                        if expected.any() else float("nan"))
+    return result

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from timbre.analysis.edit_quality import EditItems, edit_scores, held_out_items, run_edits
+from timbre.analysis.edit_quality import EditItems, edit_scores, held_out_items, oracle_swap, run_edits
+from timbre.corpus.dataset import stem_example
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import debug_bundle
 
@@ -11,6 +12,29 @@ def test_items_are_monophonic_and_every_target_differs_from_its_source():
     assert items.waves.shape == (18, 8000)
     assert bool((items.targets != items.sources).all())
     assert {int(t - s) % 10 for s, t in zip(items.sources, items.targets)} == set(range(1, 10))
+
+
+def test_each_rendition_plays_the_source_notes_on_the_target_instrument():
+    items = held_out_items(0, 4, 0.5, classes=10)
+    monophonic = [i for i in range(40) if stem_example(0, "test", i).voices == 1][:4]
+    for row, index in enumerate(monophonic):
+        source = stem_example(0, "test", index)
+        rendition = stem_example(0, "test", index, instrument=int(items.targets[row]))
+        assert rendition.notes == source.notes and rendition.instrument != source.instrument
+        assert torch.equal(items.waves[row], torch.from_numpy(source.audio[:8000]))
+        assert torch.equal(items.renditions[row], torch.from_numpy(rendition.audio[:8000]))
+
+
+def test_oracle_swap_keeps_the_source_at_k_0_and_takes_the_rendition_at_k_1():
+    bundle = debug_bundle()
+    g = torch.Generator().manual_seed(0)
+    items = EditItems(0.1 * torch.randn(2, 1024, generator=g), torch.tensor([0, 1]), torch.tensor([1, 0]),
+                      0.1 * torch.randn(2, 1024, generator=g))
+    round_trip = lambda w: bundle.codec.decode(bundle.codec.encode(w))[:, :1024]  # noqa: E731
+    assert torch.allclose(oracle_swap(bundle, items, "raw", 0.0), round_trip(items.waves), atol=1e-5)
+    assert torch.allclose(oracle_swap(bundle, items, "raw", 1.0), round_trip(items.renditions), atol=1e-5)
+    half = oracle_swap(bundle, items, "raw", 0.5)
+    assert not torch.allclose(half, round_trip(items.waves), atol=1e-3)
 
 
 def test_edits_keep_the_item_count_and_length_and_are_reproducible():

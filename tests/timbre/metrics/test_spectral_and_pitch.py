@@ -38,3 +38,12 @@ def test_silenced_frames_count_against_voicing_not_the_median():
     half = Contour(torch.full((1, 10), 220.0), torch.tensor([[1.0] * 5 + [0.0] * 5]))
     result = pitch_agreement(source, half)
     assert result["median_cents"] == 0.0 and result["voiced_kept"] == 0.5
+
+
+def test_voicing_is_also_counted_only_where_the_reference_stays_voiced():
+    source = Contour(torch.full((1, 10), 220.0), torch.ones(1, 10))
+    reference = Contour(torch.full((1, 10), 220.0), torch.tensor([[1.0] * 4 + [0.0] * 6]))  # a decaying note
+    output = Contour(torch.full((1, 10), 220.0), torch.tensor([[1.0] * 3 + [0.0] * 5 + [1.0] * 2]))
+    result = pitch_agreement(source, output, reference)
+    assert result["voiced_kept"] == 0.5 and result["voiced_kept_where_reference_voiced"] == 0.75
+    assert "voiced_kept_where_reference_voiced" not in pitch_agreement(source, output)
