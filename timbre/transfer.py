@@ -7,9 +7,9 @@ import torch
 from torch import Tensor
 
 from timbre.audio import Audio, clipped_count, fit_length, resample
-from timbre.edits import EditBatch, EditSpec
+from timbre.batch_edit import Clip, WindowConfig, edit_clips
+from timbre.edits import EditSpec
 from timbre.models.bundle import ModelBundle
-from timbre.randomness import item_generators
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,25 +37,21 @@ def audio_condition(bundle: ModelBundle, audio: Audio) -> Tensor:
 
 @torch.no_grad()
 def transfer_audio(bundle: ModelBundle, audio: Audio, spec: EditSpec, target: Tensor, source: Tensor | None,
-                   seed: int, item_id: str, space: str | None = None) -> TransferOutput:
-    """Edit every channel of a clip as one batch; all channels share the item's noise, so equal channels stay equal.
+                   seed: int, item_id: str, space: str | None = None,
+                   windows: WindowConfig = WindowConfig()) -> TransferOutput:
+    """Edit every channel of a clip, in overlapping windows when it is longer than the model window; all channels
+    share the item's noise, so equal channels stay equal.
 
     `space` picks where MI-inpaint splits timbre from structure ("basis" or "raw"; None: the bundle's first)."""
     rate = bundle.sample_rate
     waves = resample(audio.samples, audio.sample_rate, rate)
-    model_frames = waves.shape[0]
-    batch_waves = torch.from_numpy(np.ascontiguousarray(waves.T))
-    latents = bundle.codec.encode(batch_waves)
     if source is None:
         source = audio_condition(bundle, audio)
-    channels = audio.channels
-    batch = EditBatch(latents, target.expand(channels, -1), source.expand(channels, -1),
-                      item_generators(seed, [item_id] * channels), tuple(f"{item_id}#ch{c}" for c in range(channels)))
-    result = spec.run(bundle.edit_model(space), batch)
-    decoded = bundle.codec.decode(result.latents)[:, :model_frames].T.numpy().astype(np.float32)
-    samples = fit_length(resample(decoded, rate, audio.sample_rate), audio.frames)
-    edited = replace(audio, samples=np.ascontiguousarray(samples))
+    clip = Clip(item_id, np.ascontiguousarray(waves.T), target, source)
+    [(edited_waves, info)] = edit_clips(bundle, [clip], spec, seed, space, windows)
+    samples = fit_length(resample(np.ascontiguousarray(edited_waves.T), rate, audio.sample_rate), audio.frames)
+    edited = replace(audio, samples=np.ascontiguousarray(samples, dtype=np.float32))
     info = {"model": bundle.name, "method": spec.method, "model_sample_rate": rate,
-            "resampled": audio.sample_rate != rate, "channels": channels, "latent_frames": latents.shape[-1],
-            "clipped_samples": clipped_count(edited), **result.info}
+            "resampled": audio.sample_rate != rate, "channels": audio.channels, "clipped_samples": clipped_count(edited),
+            **info}
     return TransferOutput(edited, info)

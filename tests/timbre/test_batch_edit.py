@@ -1,0 +1,62 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from timbre.batch_edit import Clip, WindowConfig, edit_clips
+from timbre.edits import EditSpec, SamplerConfig
+from timbre.models.debug import FrameCodec, FrameCodecConfig
+
+RATE = 16000
+WINDOWS = WindowConfig(seconds=0.5, overlap_seconds=0.1, bucket_seconds=0.125, max_batch=4)
+
+
+def _wave(channels, samples, seed):
+    return (0.3 * np.random.default_rng(seed).standard_normal((channels, samples))).astype(np.float32)
+
+
+def _clips(bundle, target="violin"):
+    cond = bundle.conditioner.embed_text([target])
+    return [Clip("long", _wave(2, 28_001, 0), cond, None),  # 2 channels, several windows
+            Clip("short", _wave(1, 3_000, 1), cond, bundle.conditioner.embed_text(["piano"])),  # padded to a bucket
+            Clip("exact", _wave(1, 8_000, 2), cond, None)]  # exactly one window
+
+
+def test_an_identity_edit_through_an_exact_codec_returns_every_clip_unchanged(bundle):
+    exact = replace(bundle, codec=FrameCodec(FrameCodecConfig(hop_length=256, channels=256)))  # square: invertible
+    identity = EditSpec.build("pni", SamplerConfig(steps=4), noise_fraction=0.0)  # starts at sigma 0: no steps
+    clips = _clips(exact)
+    results = edit_clips(exact, clips, identity, seed=0, windows=WINDOWS)
+    for clip, (wave, info) in zip(clips, results):
+        assert wave.shape == clip.waves.shape
+        np.testing.assert_allclose(wave, clip.waves, atol=2e-5)
+    assert [info["windows"] for _, info in results] == [5, 1, 1]
+
+
+def test_results_do_not_depend_on_which_clips_share_a_call(bundle):
+    spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=3), k=0.5, clamp=0.5)
+    clips = _clips(bundle)
+    together = edit_clips(bundle, clips, spec, seed=3, windows=WINDOWS)
+    alone = [edit_clips(bundle, [c], spec, seed=3, windows=replace(WINDOWS, max_batch=1))[0] for c in clips]
+    for (a, _), (b, _) in zip(together, alone):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    other_seed = edit_clips(bundle, clips[:1], spec, seed=4, windows=WINDOWS)[0][0]
+    assert np.abs(other_seed - together[0][0]).max() > 1e-3
+
+
+def test_windows_of_one_length_share_forward_passes_of_at_most_max_batch(bundle, monkeypatch):
+    sizes = []
+    encode = bundle.codec.encode
+    monkeypatch.setattr(bundle.codec, "encode", lambda w: sizes.append(tuple(w.shape)) or encode(w))
+    spec = EditSpec.build("pni", SamplerConfig(steps=2), noise_fraction=0.3)
+    edit_clips(bundle, _clips(bundle), spec, seed=0, windows=WINDOWS)
+    # 5 windows x 2 channels + the exact clip: 11 full windows in passes of 4; the short clip alone, padded to 4000
+    assert sorted(sizes) == sorted([(4, 8000)] * 2 + [(3, 8000), (1, 4000)])
+
+
+def test_bad_window_settings_name_the_setting():
+    with pytest.raises(Exception, match="max_batch"):
+        WindowConfig(max_batch=0)
+    with pytest.raises(Exception, match="overlap_seconds"):
+        WindowConfig(seconds=1.0, overlap_seconds=1.0)
