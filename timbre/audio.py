@@ -33,10 +33,30 @@ class Audio:
         return self.frames / self.sample_rate
 
 
+def wav_truncation(data: bytes) -> str | None:
+    """For a RIFF/WAVE file whose data chunk declares more bytes than the file holds, the cause (libsndfile would
+    quietly read the shorter audio); None otherwise. A streamed WAV's 0 or 0xFFFFFFFF size is not a truncation."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    position = 12
+    while position + 8 <= len(data):
+        chunk, size = data[position: position + 4], int.from_bytes(data[position + 4: position + 8], "little")
+        if chunk == b"data":
+            held = len(data) - position - 8
+            if size not in (0, 0xFFFFFFFF) and held < size:
+                return f"truncated WAV: its header declares {size} bytes of audio, the file holds {held}"
+            return None
+        position += 8 + size + (size & 1)
+    return None
+
+
 def decode_audio(data: bytes, name: str) -> Audio:
     """Decode a WAV/FLAC/OGG file's bytes; AudioError naming `name` and the cause when unusable."""
     if not data:
         raise AudioError(name, "empty file (0 bytes)")
+    truncated = wav_truncation(data)
+    if truncated:
+        raise AudioError(name, truncated)
     try:
         info = sf.info(io.BytesIO(data))
         samples, sample_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)

@@ -32,6 +32,13 @@ def test_unusable_bytes_name_the_file_and_cause(data, cause):
         decode_audio(data, "stem.wav")
 
 
+def test_a_truncated_wav_is_refused_not_quietly_shortened():
+    whole = _wav_bytes(np.zeros((1000, 2), np.float32), 16000)
+    with pytest.raises(AudioError, match="stem.wav: truncated WAV: its header declares 4000 bytes of audio, the file holds 1978"):
+        decode_audio(whole[: len(whole) // 2], "stem.wav")
+    assert decode_audio(whole, "stem.wav").frames == 1000
+
+
 def test_nan_samples_are_refused():
     x = np.zeros((100, 1), np.float32)
     x[10] = np.nan

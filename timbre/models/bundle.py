@@ -1,4 +1,5 @@
 """A model bundle: codec, denoiser, conditioner, classifier and channel analysis, loaded by name."""
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -156,3 +157,18 @@ def load_bundle(name_or_path: str | Path) -> ModelBundle:
         return load_bundle_folder(path)
     raise ModelError(f"no model bundle {str(name_or_path)!r}: neither a built-in name "
                      f"({', '.join(BUILTIN_BUNDLES)}) nor a bundle folder")
+
+
+def bundle_fingerprint(bundle: ModelBundle) -> str:
+    """`name-<12 hex>`: the name and a hash of every weight and analysis tensor, so outputs keyed by it change
+    exactly when the model does."""
+    digest = hashlib.sha256(f"{bundle.name}\x00{getattr(bundle.denoiser, 'sigma_data', '')}".encode())
+    modules = {"codec": bundle.codec, "denoiser": getattr(bundle.denoiser, "net", bundle.denoiser),
+               "conditioner": bundle.conditioner}
+    tensors = {f"{name}.{key}": value for name, module in modules.items() if isinstance(module, torch.nn.Module)
+               for key, value in module.state_dict().items()}
+    tensors.update({key: getattr(bundle, key) for key in ("null_cond", *ANALYSIS_TENSORS) if getattr(bundle, key) is not None})
+    for key in sorted(tensors):
+        digest.update(key.encode())
+        digest.update(tensors[key].detach().cpu().contiguous().float().numpy().tobytes())
+    return f"{bundle.name}-{digest.hexdigest()[:12]}"

@@ -1,0 +1,181 @@
+"""The transfer job's driver on Ray: editors pinned one per GPU (or sized to the cores), CPU tasks around them,
+bounded work in flight, manifest parts as rows finish, resume from them."""
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from cluster.catalogue import list_catalogue
+from cluster.editor import Editor
+from cluster.manifest import ManifestWriter, consolidate, finished, read_manifest
+from cluster.plan import JobConfig, claim_output, plan_items
+from cluster.storage import open_store
+from cluster.work import Limits, Prepared, failed, finish, prepare
+
+IO_RESOURCE = "timbre_io"  # a local cluster's custom resource bounding concurrent download/upload tasks
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the job runs (not what it computes: none of this enters the job fingerprint)."""
+
+    address: str | None = None  # an existing Ray cluster; None starts a local one
+    editors: int | None = None  # None: one per GPU, else one per `threads` cores
+    threads: int = 1  # torch threads per CPU editor
+    batch: int = 8  # clips per editor call
+    max_in_flight: int = 64  # items between download and write-back: memory stays flat however long the catalogue
+    io_slots: int = 4  # concurrent download/upload tasks on a local cluster
+    object_store_mb: int = 512  # object store of a local cluster
+    progress: bool = True
+    limits: Limits = Limits()
+
+
+@dataclass(frozen=True)
+class Summary:
+    items: int  # in the plan
+    already_done: int  # finished by earlier runs and left alone
+    counts: dict  # status -> items, over the whole manifest
+    seconds: float
+    manifest_key: str
+
+    @property
+    def items_per_second(self) -> float:
+        return (self.items - self.already_done) / self.seconds if self.seconds else 0.0
+
+
+def _prepare_split(item, config, output_store, rate, limits):
+    """prepare() with the waves as a separate return value, so the driver only ever holds the small part."""
+    result = prepare(item, config, output_store, rate, limits)
+    if isinstance(result, dict):
+        return result, None
+    return replace(result, waves=np.zeros((0, 0), np.float32)), result.waves
+
+
+def _finish_batch(metas: list[Prepared], edited, config, output_store, rate):
+    outputs, seconds = edited
+    per_item = seconds / max(1, len(metas))
+    return [finish(m, wave, info, config, output_store, rate, per_item) for m, (wave, info) in zip(metas, outputs)]
+
+
+def _start_ray(options: RunOptions):
+    import ray
+
+    if not ray.is_initialized():
+        if options.address:
+            ray.init(address=options.address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=os.cpu_count(), resources={IO_RESOURCE: options.io_slots}, include_dashboard=False,
+                     object_store_memory=options.object_store_mb * 1024**2, log_to_driver=False)
+    return ray
+
+
+def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions(), log=print) -> Summary:
+    """Run (or resume) a transfer job to completion; returns its summary. Every item ends in a manifest row."""
+    start = time.perf_counter()
+    output_store = open_store(config.output)
+    claim_output(output_store, config)
+    done = finished(read_manifest(output_store))
+    stems = list(list_catalogue(config.source, exclude=config.output))
+    items = [item for item in plan_items(stems, config)]
+    todo = deque(item for item in items if item.item_id not in done)
+    log(f"{len(stems)} stems x {len(config.edits)} edits x {len(config.seeds)} seeds = {len(items)} items; "
+        f"{len(items) - len(todo)} already done; {len(todo)} to do")
+    already = len(items) - len(todo)
+    writer = ManifestWriter(output_store)
+    if todo:
+        try:
+            _execute(todo, config, model, options, output_store, writer, log)
+        finally:
+            writer.flush()
+    manifest = read_manifest(output_store)
+    manifest = manifest[manifest["item_id"].isin({i.item_id for i in items})]
+    key = consolidate(output_store, manifest)
+    counts = manifest["status"].value_counts().to_dict()
+    return Summary(len(items), already, {k: int(v) for k, v in counts.items()},
+                   time.perf_counter() - start, key)
+
+
+def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, output_store, writer, log) -> None:
+    ray = _start_ray(options)
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    io = {"num_cpus": 0, "resources": {IO_RESOURCE: 1}} if resources.get(IO_RESOURCE) else {"num_cpus": 0.25}
+    prepare_task = ray.remote(num_returns=2, max_retries=2, **io)(_prepare_split)
+    finish_task = ray.remote(max_retries=2, **io)(_finish_batch)
+    actor_class = ray.remote(Editor)
+    if gpus:
+        count, actor_options = gpus, {"num_gpus": 1, "num_cpus": 1}
+    else:
+        count = options.editors or max(1, int(resources.get("CPU", 1)) // options.threads)
+        actor_options = {"num_cpus": options.threads}
+    count = options.editors or count
+    editors = [actor_class.options(max_restarts=3, max_task_retries=3, **actor_options).remote(
+        model, config, options.threads) for _ in range(count)]
+    rate = ray.get(editors[0].sample_rate.remote())
+    log(f"{count} editor{'s' if count > 1 else ''} ({'1 GPU each' if gpus else f'{options.threads} CPU thread(s) each'})")
+    bar = _progress(len(todo), options.progress)
+    preparing, ready, editing, finishing = {}, deque(), {}, {}
+    busy = [0] * count
+    in_flight = 0
+    try:
+        while todo or preparing or ready or editing or finishing:
+            while todo and in_flight < options.max_in_flight:
+                item = todo.popleft()
+                meta_ref, waves_ref = prepare_task.remote(item, config, output_store, rate, options.limits)
+                preparing[meta_ref] = (item, waves_ref)
+                in_flight += 1
+            while ready and (len(ready) >= options.batch or not (todo or preparing)):
+                free = [a for a in range(count) if busy[a] < 2]
+                if not free:
+                    break
+                actor = min(free, key=lambda a: busy[a])
+                batch = [ready.popleft() for _ in range(min(options.batch, len(ready)))]
+                metas = [m for m, _ in batch]
+                facts = [(m.item.item_id, m.item.edit, m.item.seed) for m in metas]
+                ref = editors[actor].edit.remote(facts, *[w for _, w in batch])
+                editing[ref] = (actor, metas)
+                busy[actor] += 1
+            waiting = list(preparing) + list(editing) + list(finishing)
+            if not waiting:
+                continue
+            finished_refs, _ = ray.wait(waiting, num_returns=1, timeout=1.0)
+            for ref in finished_refs:
+                if ref in preparing:
+                    item, waves_ref = preparing.pop(ref)
+                    try:
+                        meta = ray.get(ref)
+                    except Exception as e:  # the task itself died: retryable
+                        meta = failed({"item_id": item.item_id, "source_uri": item.stem.uri,
+                                       "edit": config.edits[item.edit].name, "seed": item.seed}, e, retryable=True)
+                    if isinstance(meta, dict):
+                        writer.add(meta)
+                        in_flight -= 1
+                        bar.update(1)
+                    else:
+                        ready.append((meta, waves_ref))
+                elif ref in editing:
+                    actor, metas = editing.pop(ref)
+                    busy[actor] -= 1
+                    finishing[finish_task.remote(metas, ref, config, output_store, rate)] = metas
+                else:
+                    metas = finishing.pop(ref)
+                    try:
+                        rows = ray.get(ref)
+                    except Exception as e:  # the editor or the upload task failed after its retries
+                        rows = [failed(m.row, e, retryable=True) for m in metas]
+                    for row in rows:
+                        writer.add(row)
+                    in_flight -= len(metas)
+                    bar.update(len(metas))
+    finally:
+        bar.close()
+        for editor in editors:
+            ray.kill(editor)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="item", disable=not enabled, smoothing=0.1, dynamic_ncols=True)

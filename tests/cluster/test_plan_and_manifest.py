@@ -1,0 +1,77 @@
+import json
+
+import pandas as pd
+import pytest
+
+from cluster.catalogue import Stem, list_catalogue
+from cluster.manifest import ManifestWriter, finished, read_manifest
+from cluster.plan import FINGERPRINT, Edit, JobConfig, JobConflict, claim_output, output_key, plan_items
+from cluster.storage import LocalStore
+from timbre.edits import EditSpec, SamplerConfig
+
+
+def _config(tmp_path, **changes):
+    edits = (Edit("violin", "violin", EditSpec.build("mi-inpaint", SamplerConfig(steps=4))),
+             Edit("flute", "flute", EditSpec.build("pni", SamplerConfig(steps=4), noise_fraction=0.2)))
+    return JobConfig(**{"source": str(tmp_path / "src"), "output": str(tmp_path / "out"), "model_id": "debug-0-abc",
+                        "edits": edits, "seeds": (0, 1), **changes})
+
+
+def test_the_item_table_is_stems_by_edits_by_seeds_with_stable_ids(tmp_path):
+    stems = [Stem(f"/c/a{i}.wav", f"a{i}.wav", 10, "v1") for i in range(3)]
+    config = _config(tmp_path)
+    items = list(plan_items(stems, config))
+    assert len(items) == 3 * 2 * 2 and len({i.item_id for i in items}) == 12
+    assert [i.item_id for i in plan_items(stems, config)] == [i.item_id for i in items]
+    changed = [Stem(s.uri, s.relative, s.size, "v2") for s in stems]  # a new version of each object is new work
+    assert not {i.item_id for i in plan_items(changed, config)} & {i.item_id for i in items}
+
+
+def test_output_keys_mirror_the_source_path_and_are_keyed_on_content_model_edit_and_seed(tmp_path):
+    config = _config(tmp_path)
+    item = next(plan_items([Stem("s3://b/cat/x/song.flac", "x/song.flac", 1, "e")], config))
+    key = output_key(item, config, "c" * 64)
+    assert key.startswith("x/song.violin.") and key.endswith(".wav") and key == output_key(item, config, "c" * 64)
+    assert output_key(item, config, "d" * 64) != key
+    assert output_key(item, _config(tmp_path, model_id="other"), "c" * 64) != key
+
+
+def test_a_second_job_with_another_configuration_is_refused_and_the_same_one_resumes(tmp_path):
+    store = LocalStore(tmp_path / "out")
+    assert claim_output(store, _config(tmp_path)) is True
+    assert claim_output(store, _config(tmp_path)) is False
+    with pytest.raises(JobConflict, match="another model, seeds"):
+        claim_output(store, _config(tmp_path, model_id="other", seeds=(5,)))
+    assert json.loads(store.get(FINGERPRINT))["model"] == "debug-0-abc"
+
+
+def test_manifest_parts_keep_the_latest_row_per_item_and_say_what_is_finished(tmp_path):
+    store = LocalStore(tmp_path)
+    writer = ManifestWriter(store, every=2)
+    rows = [{"item_id": "a", "status": "failed", "retryable": True, "finished_at": 1.0},
+            {"item_id": "b", "status": "failed", "retryable": False, "finished_at": 2.0},
+            {"item_id": "c", "status": "skipped", "retryable": False, "finished_at": 3.0},
+            {"item_id": "a", "status": "ok", "retryable": False, "finished_at": 4.0},
+            {"item_id": "d", "status": "failed", "retryable": True, "finished_at": 5.0}]
+    for row in rows:
+        writer.add(row)
+    assert writer.parts == 2
+    writer.flush()
+    manifest = read_manifest(store)
+    assert dict(zip(manifest["item_id"], manifest["status"])) == {"a": "ok", "b": "failed", "c": "skipped", "d": "failed"}
+    assert finished(manifest) == {"a", "b", "c"}  # d failed for a reason a retry may fix
+    with pytest.raises(ValueError, match="status must be one of"):
+        ManifestWriter(store, every=1).add({"item_id": "e", "status": "done"})
+
+
+def test_catalogues_list_folders_without_job_folders_and_tables_of_uris(tmp_path):
+    src = LocalStore(tmp_path / "src")
+    for key in ("a.wav", "sub/b.flac", "notes.txt", "out/_timbre/job.json", "out/a.violin.0.wav"):
+        src.put(key, b"x")
+    found = [s.relative for s in list_catalogue(str(tmp_path / "src"), exclude=str(tmp_path / "src" / "out"))]
+    assert found == ["a.wav", "notes.txt", "sub/b.flac"]
+    pd.DataFrame({"uri": [str(tmp_path / "src" / "a.wav")] * 2}).to_csv(tmp_path / "list.csv", index=False)
+    assert [s.uri for s in list_catalogue(str(tmp_path / "list.csv"))] == [str(tmp_path / "src" / "a.wav")]
+    pd.DataFrame({"path": ["x"]}).to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(Exception, match="needs a 'uri' column"):
+        list(list_catalogue(str(tmp_path / "bad.parquet")))
