@@ -2,10 +2,10 @@
 import argparse
 import sys
 
-from jobs import analyse, edit, train
+from jobs import analyse, edit, train, transfer
 from timbre.errors import TimbreError
 
-VERBS = (edit, train, analyse)
+VERBS = (edit, transfer, train, analyse)
 
 
 def build_parser() -> argparse.ArgumentParser:

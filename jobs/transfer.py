@@ -1,0 +1,117 @@
+"""`timbre transfer SRC --to TARGET --method M --out DST`: timbre transfer of a whole catalogue on Ray.
+
+SRC is a folder, an s3://bucket/prefix (endpoint and credentials from boto3's default chain, e.g.
+AWS_ENDPOINT_URL) or a Parquet/CSV table with a `uri` column; DST is a folder or s3:// prefix. Re-running the
+same job resumes it; a different job into the same DST is refused. `--spec job.yaml` gives many edits at once:
+
+  source: s3://label/stems
+  output: s3://label/edited
+  model: default
+  seeds: [0]
+  edits:
+    - {name: violin, to: solo violin, method: mi-inpaint, k: 0.5, clamp: 0.5}
+    - {name: flute, to: flute, method: pni, noise_fraction: 0.2, steps: 16, cfg: 4}"""
+import argparse
+from pathlib import Path
+
+from jobs.edit import METHOD_FLAGS, build_spec
+from timbre.batch_edit import WindowConfig
+from timbre.edits import METHODS, EditSpec, SamplerConfig
+from timbre.errors import ConfigError
+
+SAMPLER_KEYS = ("steps", "cfg", "solver")
+DEFAULTS = SamplerConfig()
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("transfer", help="timbre-transfer a catalogue of stems on Ray", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", metavar="SRC", nargs="?", help="catalogue: folder, s3:// prefix, or .parquet/.csv of URIs")
+    p.add_argument("--spec", help="job YAML with source, output, model, seeds and a list of edits")
+    p.add_argument("--to", metavar="TARGET", help="target prompt, or the URI of a reference recording")
+    p.add_argument("--method", choices=list(METHODS), help="edit method")
+    p.add_argument("--out", metavar="DST", help="output folder or s3:// prefix")
+    p.add_argument("--name", default=None, help="edit name in output keys (default: from the target)")
+    for name, flag in METHOD_FLAGS.items():
+        p.add_argument(flag, dest=name, type=float, default=None, help=f"method parameter {name}")
+    p.add_argument("--space", choices=("basis", "raw"), default=None, help="mi-inpaint: where timbre is split off")
+    p.add_argument("--steps", type=int, default=DEFAULTS.steps, help="sampling steps")
+    p.add_argument("--cfg", type=float, default=DEFAULTS.cfg, help="guidance scale")
+    p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
+    p.add_argument("--seed", type=int, action="append", default=None, help="seed (repeat for several)")
+    p.add_argument("--model", default=None, help="bundle name or folder (default: default)")
+    p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
+    p.add_argument("--window", type=float, default=WindowConfig.seconds, help="model window in seconds")
+    p.add_argument("--address", default=None, help="join this Ray cluster instead of starting a local one")
+    p.add_argument("--editors", type=int, default=None, help="editor actors (default: one per GPU, else per core)")
+    p.add_argument("--batch", type=int, default=8, help="clips per editor call")
+    p.add_argument("--max-in-flight", type=int, default=64, help="items between download and write-back")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def _edit_from_yaml(entry: dict):
+    from cluster.plan import Edit
+
+    entry = dict(entry)
+    try:
+        target, method = entry.pop("to"), entry.pop("method")
+    except KeyError as e:
+        raise ConfigError(f"--spec: every edit needs 'to' and 'method'; one lacks {e}") from None
+    name = entry.pop("name", None) or _slug(target)
+    space = entry.pop("space", None)
+    sampler = SamplerConfig(**{k: entry.pop(k) for k in SAMPLER_KEYS if k in entry})
+    return Edit(name, target, EditSpec.build(method, sampler, **entry), space)
+
+
+def _slug(target: str) -> str:
+    text = Path(target).stem if "/" in target else target
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "edit"
+
+
+def job_from_args(args):
+    """(JobConfig, model) from the flags or the YAML spec."""
+    from cluster.plan import Edit, JobConfig
+    from timbre.models.bundle import bundle_fingerprint, load_bundle
+
+    spec = {}
+    if args.spec:
+        import yaml
+
+        spec = yaml.safe_load(Path(args.spec).read_text()) or {}
+        edits = tuple(_edit_from_yaml(e) for e in spec.get("edits", []))
+    else:
+        if not (args.to and args.method):
+            raise ConfigError("give --to and --method (or --spec job.yaml)")
+        edits = (Edit(args.name or _slug(args.to), args.to, build_spec(args), args.space),)
+    source, output = args.source or spec.get("source"), args.out or spec.get("output")
+    if not source or not output:
+        raise ConfigError("give SRC and --out (or source and output in --spec)")
+    model = args.model or spec.get("model", "default")
+    seeds = tuple(args.seed or spec.get("seeds", [0]))
+    windows = WindowConfig(seconds=float(spec.get("window", args.window)))
+    try:
+        config = JobConfig(source, output, bundle_fingerprint(load_bundle(model)), edits, seeds,
+                           args.format or spec.get("format", "wav"), windows)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return config, model
+
+
+def run(args) -> int:
+    from cluster.driver import RunOptions, run_transfer
+    from cluster.plan import JobConflict
+    from cluster.storage import StorageError
+
+    config, model = job_from_args(args)
+    options = RunOptions(address=args.address, editors=args.editors, batch=args.batch,
+                         max_in_flight=args.max_in_flight, progress=not args.no_progress)
+    try:
+        summary = run_transfer(config, model, options)
+    except (JobConflict, StorageError) as e:
+        raise ConfigError(str(e)) from None
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.counts.items()))
+    print(f"done: {summary.items} items ({counts}); {summary.already_done} were done before; "
+          f"{summary.items_per_second:.2f} items/s over {summary.seconds:.0f} s")
+    print(f"edited stems and {summary.manifest_key} are in {config.output}")
+    return 0 if not summary.counts.get("failed") else 1
