@@ -12,7 +12,7 @@ from cluster.editor import Editor
 from cluster.manifest import ManifestWriter, consolidate, finished, read_manifest
 from cluster.plan import JobConfig, claim_output, plan_items
 from cluster.storage import open_store
-from cluster.work import Limits, Prepared, failed, finish, prepare
+from cluster.work import Limits, Prepared, base_row, failed, finish, prepare
 
 IO_RESOURCE = "timbre_io"  # a local cluster's custom resource bounding concurrent download/upload tasks
 
@@ -78,7 +78,7 @@ def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions
     claim_output(output_store, config)
     done = finished(read_manifest(output_store))
     stems = list(list_catalogue(config.source, exclude=config.output))
-    items = [item for item in plan_items(stems, config)]
+    items = list(plan_items(stems, config))
     todo = deque(item for item in items if item.item_id not in done)
     log(f"{len(stems)} stems x {len(config.edits)} edits x {len(config.seeds)} seeds = {len(items)} items; "
         f"{len(items) - len(todo)} already done; {len(todo)} to do")
@@ -108,8 +108,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
     if gpus:
         count, actor_options = gpus, {"num_gpus": 1, "num_cpus": 1}
     else:
-        count = options.editors or max(1, int(resources.get("CPU", 1)) // options.threads)
-        actor_options = {"num_cpus": options.threads}
+        count, actor_options = max(1, int(resources.get("CPU", 1)) // options.threads), {"num_cpus": options.threads}
     count = options.editors or count
     editors = [actor_class.options(max_restarts=3, max_task_retries=3, **actor_options).remote(
         model, config, options.threads) for _ in range(count)]
@@ -147,8 +146,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
                     try:
                         meta = ray.get(ref)
                     except Exception as e:  # the task itself died: retryable
-                        meta = failed({"item_id": item.item_id, "source_uri": item.stem.uri,
-                                       "edit": config.edits[item.edit].name, "seed": item.seed}, e, retryable=True)
+                        meta = failed(base_row(item, config), e, retryable=True)
                     if isinstance(meta, dict):
                         writer.add(meta)
                         in_flight -= 1

@@ -6,9 +6,10 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from cluster.catalogue import AUDIO_SUFFIXES
 from cluster.plan import JobConfig
 from cluster.storage import split_uri
-from timbre.audio import decode_audio, resample
+from timbre.audio import Audio, decode_audio
 from timbre.batch_edit import Clip, edit_clips
 from timbre.models.bundle import bundle_fingerprint, load_bundle
 from timbre.transfer import audio_condition, text_condition
@@ -34,7 +35,7 @@ class Editor:
         """The target condition of an edit: a reference recording when it names one, else a prompt; cached."""
         if edit.name not in self.targets:
             target = edit.target
-            if "/" in target and target.lower().rsplit(".", 1)[-1] in ("wav", "flac", "ogg", "aif", "aiff"):
+            if target.lower().endswith(AUDIO_SUFFIXES):
                 store, key = split_uri(target)
                 self.targets[edit.name] = audio_condition(self.bundle, decode_audio(store.get(key), target))
             else:
@@ -49,15 +50,12 @@ class Editor:
         for n, (_, edit, seed) in enumerate(facts):
             groups[(edit, seed)].append(n)
         out: list[tuple[np.ndarray, dict] | None] = [None] * len(facts)
-        rate, cond_rate = self.bundle.sample_rate, self.bundle.conditioner.sample_rate
         for (e, seed), members in groups.items():
             edit = self.config.edits[e]
             target = self._target(edit)
-            clips = []
-            for n in members:
-                mono = resample(waves[n].mean(0)[:, None], rate, cond_rate)[:, 0]
-                mono = torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32))[None]
-                clips.append(Clip(facts[n][0], waves[n], target, self.bundle.conditioner.embed_audio(mono)))
+            clips = [Clip(facts[n][0], waves[n], target,
+                          audio_condition(self.bundle, Audio(np.ascontiguousarray(waves[n].T), self.bundle.sample_rate)))
+                     for n in members]
             for n, (edited, info) in zip(members, edit_clips(self.bundle, clips, edit.spec, seed, edit.space,
                                                              self.config.windows)):
                 out[n] = (edited.astype(np.float32), {"windows": info["windows"]})

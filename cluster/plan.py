@@ -97,13 +97,12 @@ def output_key(item: Item, config: JobConfig, content_hash: str) -> str:
 def claim_output(store, config: JobConfig) -> bool:
     """Write the job fingerprint at the output prefix (True), or find the same one there (False: a resume).
     A different one raises JobConflict naming what differs."""
-    wanted = config.fingerprint()
-    text = json.dumps(wanted, indent=2, sort_keys=True)
+    text = json.dumps(config.fingerprint(), indent=2, sort_keys=True)
     if store.put(FINGERPRINT, text.encode()):
         return True
-    found = json.loads(store.get(FINGERPRINT))
-    if found != json.loads(text):
-        differ = sorted(k for k in set(found) | set(wanted) if found.get(k) != json.loads(text).get(k))
+    found, wanted = json.loads(store.get(FINGERPRINT)), json.loads(text)  # both through JSON: tuples become lists
+    if found != wanted:
+        differ = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
         raise JobConflict(f"{store.uri}/{FINGERPRINT}: the output prefix holds a job with another {', '.join(differ)}; "
                           "use a new output prefix, or rerun with the same configuration to resume it")
     return False

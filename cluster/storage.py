@@ -177,7 +177,7 @@ def s3_client():
 
 
 def _storage_error(where: str, operation: str, error: Exception) -> StorageError:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
     return StorageError(f"{where}: {operation} failed ({code or type(error).__name__}: {error})")
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cluster.plan import Item, JobConfig, output_key
+from cluster.catalogue import AUDIO_SUFFIXES
+from cluster.plan import OUTPUT_FORMATS, Item, JobConfig, output_key
 from cluster.storage import StorageError, split_uri
-from timbre.audio import Audio, clipped_count, decode_audio, encode_audio, fit_length, resample
+from timbre.audio import FORMATS, Audio, clipped_count, decode_audio, encode_audio, fit_length, resample
 from timbre.errors import AudioError
 
 
@@ -64,7 +65,7 @@ def prepare(item: Item, config: JobConfig, output_store, model_rate: int, limits
     row = base_row(item, config)
     uri = item.stem.uri
     if not item.stem.is_audio:
-        return skipped(row, f"{uri}: not an audio file name (expected one of .wav .flac .ogg .aif .aiff)")
+        return skipped(row, f"{uri}: not an audio file name (expected one of {' '.join(AUDIO_SUFFIXES)})")
     if item.stem.size > limits.max_bytes:
         return skipped(row, f"{uri}: {item.stem.size} bytes, over the {limits.max_bytes}-byte limit")
     try:
@@ -116,7 +117,7 @@ def finish(prepared: Prepared, edited: np.ndarray, info: dict, config: JobConfig
     try:
         samples = fit_length(resample(np.ascontiguousarray(edited.T), model_rate, prepared.rate), prepared.frames)
         audio = Audio(np.ascontiguousarray(samples, dtype=np.float32), prepared.rate, prepared.format, prepared.subtype)
-        data = encode_audio(audio, {"wav": "WAV", "flac": "FLAC"}[config.format])
+        data = encode_audio(audio, FORMATS[OUTPUT_FORMATS[config.format]])
         written = output_store.put(prepared.key, data)
     except StorageError as e:
         return failed(row, e, retryable=True)

@@ -133,24 +133,27 @@ def done(out: Path, stage: str) -> bool:
         (out / f"{name}.safetensors").is_file() for name in OUTPUTS[stage])
 
 
-def codec(ctx: Context) -> None:
+def _single_model_stage(ctx: Context, name: str, train, model_config, training_config, evaluate,
+                        record_model: bool = False) -> None:
+    """Train one component on the pool, save it as `name`, evaluate it on held-out stems and record it."""
     start = time.perf_counter()
-    config = replace(ctx.scale.codec_training, seed=ctx.seed)
-    model, metrics = train_codec(ctx.scale.codec, config, ctx.pool, ctx.progress("codec"))
+    config = replace(training_config, seed=ctx.seed)
+    model, metrics = train(model_config, config, ctx.pool, ctx.progress(name))
     seconds = time.perf_counter() - start
-    save_component(model, ctx.out / "codec.safetensors")
-    ctx.record("codec", {"seconds": round(seconds, 1), **metrics, "config": asdict(config), "model": asdict(model.config),
-                         "evaluation": evaluate_codec(model, ctx.corpus_seed, ctx.scale.eval_stems)})
+    save_component(model, ctx.out / f"{name}.safetensors")
+    ctx.record(name, {"seconds": round(seconds, 1), **metrics, "config": asdict(config),
+                      **({"model": asdict(model.config)} if record_model else {}),
+                      "evaluation": evaluate(model, ctx.corpus_seed, ctx.scale.eval_stems)})
+
+
+def codec(ctx: Context) -> None:
+    _single_model_stage(ctx, "codec", train_codec, ctx.scale.codec, ctx.scale.codec_training, evaluate_codec,
+                        record_model=True)
 
 
 def conditioner(ctx: Context) -> None:
-    start = time.perf_counter()
-    config = replace(ctx.scale.conditioner_training, seed=ctx.seed)
-    model, metrics = train_conditioner(ctx.scale.conditioner, config, ctx.pool, ctx.progress("conditioner"))
-    seconds = time.perf_counter() - start
-    save_component(model, ctx.out / "conditioner.safetensors")
-    ctx.record("conditioner", {"seconds": round(seconds, 1), **metrics, "config": asdict(config),
-                               "evaluation": evaluate_conditioner(model, ctx.corpus_seed, ctx.scale.eval_stems)})
+    _single_model_stage(ctx, "conditioner", train_conditioner, ctx.scale.conditioner, ctx.scale.conditioner_training,
+                        evaluate_conditioner)
 
 
 def classifiers(ctx: Context) -> None:

@@ -64,7 +64,7 @@ def _entries(clips: list[Clip], window: int, overlap: int, bucket: int) -> tuple
         starts.append(clip_starts)
         for start in clip_starts:
             size = min(window, length - start)
-            padded = window if size == window else min(window, bucket * math.ceil(size / bucket))
+            padded = min(window, bucket * math.ceil(size / bucket))
             noise_id = clip.item_id if len(clip_starts) == 1 else f"{clip.item_id}@{start}"
             entries += [_Entry(i, start, size, padded, c, noise_id) for c in range(clip.waves.shape[0])]
     return entries, starts

@@ -70,7 +70,6 @@ def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str 
 
 
 @torch.no_grad()
-@torch.no_grad()
 def oracle_swap(bundle: ModelBundle, items: EditItems, space: str, k: float, batch: int = 16) -> Tensor:
     """The edit MI-inpaint aims at, with no sampling: each source latent's structure part kept and its timbre part
     (top-k of the space's ranking) taken from its rendition's latent, then decoded. It shows what the channel split
