@@ -9,11 +9,12 @@ import numpy as np
 
 from cluster.catalogue import list_catalogue
 from cluster.editor import Editor
-from cluster.manifest import ManifestWriter, consolidate, finished, read_manifest
+from cluster.manifest import ManifestWriter, attempts, consolidate, finished, read_manifest
 from cluster.plan import JobConfig, claim_output, plan_items
 from cluster.storage import open_store
 from cluster.work import Limits, Prepared, base_row, failed, finish, prepare
 
+RESTARTS = 3  # restarts of a killed editor, and retries of the calls it had in flight
 IO_RESOURCE = "timbre_io"  # a local cluster's custom resource bounding concurrent download/upload tasks
 
 
@@ -71,22 +72,24 @@ def _start_ray(options: RunOptions):
     return ray
 
 
-def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions(), log=print) -> Summary:
+def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions(), log=print,
+                 editor_class=Editor) -> Summary:
     """Run (or resume) a transfer job to completion; returns its summary. Every item ends in a manifest row."""
     start = time.perf_counter()
     output_store = open_store(config.output)
     claim_output(output_store, config)
-    done = finished(read_manifest(output_store))
+    before = read_manifest(output_store)
+    done = finished(before)
     stems = list(list_catalogue(config.source, exclude=config.output))
     items = list(plan_items(stems, config))
     todo = deque(item for item in items if item.item_id not in done)
     log(f"{len(stems)} stems x {len(config.edits)} edits x {len(config.seeds)} seeds = {len(items)} items; "
         f"{len(items) - len(todo)} already done; {len(todo)} to do")
     already = len(items) - len(todo)
-    writer = ManifestWriter(output_store)
+    writer = ManifestWriter(output_store, attempts(before))
     if todo:
         try:
-            _execute(todo, config, model, options, output_store, writer, log)
+            _execute(todo, config, model, options, output_store, writer, log, editor_class)
         finally:
             writer.flush()
     manifest = read_manifest(output_store)
@@ -97,21 +100,28 @@ def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions
                    time.perf_counter() - start, key)
 
 
-def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, output_store, writer, log) -> None:
+def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, output_store, writer, log,
+             editor_class) -> None:
     ray = _start_ray(options)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     io = {"num_cpus": 0, "resources": {IO_RESOURCE: 1}} if resources.get(IO_RESOURCE) else {"num_cpus": 0.25}
     prepare_task = ray.remote(num_returns=2, max_retries=2, **io)(_prepare_split)
     finish_task = ray.remote(max_retries=2, **io)(_finish_batch)
-    actor_class = ray.remote(Editor)
+    actor_class = ray.remote(editor_class)
     if gpus:
         count, actor_options = gpus, {"num_gpus": 1, "num_cpus": 1}
     else:
         count, actor_options = max(1, int(resources.get("CPU", 1)) // options.threads), {"num_cpus": options.threads}
     count = options.editors or count
-    editors = [actor_class.options(max_restarts=3, max_task_retries=3, **actor_options).remote(
-        model, config, options.threads) for _ in range(count)]
+
+    def new_editor():
+        # A killed editor process is restarted by Ray and its in-flight calls are retried on the new one.
+        return actor_class.options(max_restarts=RESTARTS, max_task_retries=RESTARTS, **actor_options).remote(
+            model, config, options.threads)
+
+    editors = [new_editor() for _ in range(count)]
+    replaced = 0
     rate = ray.get(editors[0].sample_rate.remote())
     log(f"{count} editor{'s' if count > 1 else ''} ({'1 GPU each' if gpus else f'{options.threads} CPU thread(s) each'})")
     bar = _progress(len(todo), options.progress)
@@ -156,13 +166,17 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
                 elif ref in editing:
                     actor, metas = editing.pop(ref)
                     busy[actor] -= 1
-                    finishing[finish_task.remote(metas, ref, config, output_store, rate)] = metas
+                    finishing[finish_task.remote(metas, ref, config, output_store, rate)] = (actor, metas)
                 else:
-                    metas = finishing.pop(ref)
+                    actor, metas = finishing.pop(ref)
                     try:
                         rows = ray.get(ref)
                     except Exception as e:  # the editor or the upload task failed after its retries
                         rows = [failed(m.row, e, retryable=True) for m in metas]
+                        if isinstance(e, ray.exceptions.RayActorError) and replaced < count * RESTARTS:
+                            ray.kill(editors[actor])  # out of restarts (a stem that kills the process?): a fresh one
+                            editors[actor], busy[actor] = new_editor(), 0
+                            replaced += 1
                     for row in rows:
                         writer.add(row)
                     in_flight -= len(metas)

@@ -14,6 +14,8 @@ from timbre.batch_edit import Clip, edit_clips
 from timbre.models.bundle import bundle_fingerprint, load_bundle
 from timbre.transfer import audio_condition, text_condition
 
+Result = tuple[np.ndarray | None, dict]  # the edited wave (None when the clip failed) and its facts
+
 
 class Editor:
     """Loads the bundle once; `edit` takes a batch's item facts and their waves and returns the edited waves."""
@@ -42,21 +44,40 @@ class Editor:
                 self.targets[edit.name] = text_condition(self.bundle, target)
         return self.targets[edit.name]
 
-    def edit(self, facts: list[tuple[str, int, int]], *waves: np.ndarray) -> tuple[list[tuple[np.ndarray, dict]], float]:
+    def _edit_group(self, edit_index: int, seed: int, ids: list[str], waves: list[np.ndarray]) -> list[Result]:
+        """Clips of one edit and seed in shared forward passes."""
+        edit = self.config.edits[edit_index]
+        target = self._target(edit)
+        rate = self.bundle.sample_rate
+        clips = [Clip(i, w, target, audio_condition(self.bundle, Audio(np.ascontiguousarray(w.T), rate)))
+                 for i, w in zip(ids, waves)]
+        return [(edited.astype(np.float32), {"windows": info["windows"]})
+                for edited, info in edit_clips(self.bundle, clips, edit.spec, seed, edit.space, self.config.windows)]
+
+    def _edit_isolating(self, edit_index: int, seed: int, ids: list[str], waves: list[np.ndarray]) -> list[Result]:
+        """The group together; if that raises, each clip alone, so a poison clip fails alone with its error and the
+        others still finish (alone or together gives the same result: noise is per clip and window)."""
+        try:
+            return self._edit_group(edit_index, seed, ids, waves)
+        except Exception as e:
+            if len(ids) == 1:
+                return [_failure(e)]
+        return [self._edit_isolating(edit_index, seed, [i], [w])[0] for i, w in zip(ids, waves)]
+
+    def edit(self, facts: list[tuple[str, int, int]], *waves: np.ndarray) -> tuple[list[Result], float]:
         """facts: (item id, edit index, seed) per clip; waves: (channels, samples) at the model's rate per clip.
-        Clips of one edit and seed share calls; returns (edited waves, facts) in order and the seconds spent."""
+        Clips of one edit and seed share calls; returns (edited wave or None, facts) in order and the seconds spent."""
         start = time.perf_counter()
         groups = defaultdict(list)
         for n, (_, edit, seed) in enumerate(facts):
             groups[(edit, seed)].append(n)
-        out: list[tuple[np.ndarray, dict] | None] = [None] * len(facts)
-        for (e, seed), members in groups.items():
-            edit = self.config.edits[e]
-            target = self._target(edit)
-            clips = [Clip(facts[n][0], waves[n], target,
-                          audio_condition(self.bundle, Audio(np.ascontiguousarray(waves[n].T), self.bundle.sample_rate)))
-                     for n in members]
-            for n, (edited, info) in zip(members, edit_clips(self.bundle, clips, edit.spec, seed, edit.space,
-                                                             self.config.windows)):
-                out[n] = (edited.astype(np.float32), {"windows": info["windows"]})
+        out: list[Result | None] = [None] * len(facts)
+        for (edit, seed), members in groups.items():
+            results = self._edit_isolating(edit, seed, [facts[n][0] for n in members], [waves[n] for n in members])
+            for n, result in zip(members, results):
+                out[n] = result
         return out, time.perf_counter() - start
+
+
+def _failure(error: Exception) -> Result:
+    return None, {"error_class": type(error).__name__, "error": f"the model failed on this stem: {error}"}

@@ -19,8 +19,9 @@ SCHEMA = pa.schema([
     ("frames", pa.int64()), ("seconds_audio", pa.float64()), ("windows", pa.int64()),
     ("peak_in", pa.float64()), ("peak_out", pa.float64()), ("rms_in_db", pa.float64()), ("rms_out_db", pa.float64()),
     ("clipped_samples", pa.int64()), ("seconds_fetch", pa.float64()), ("seconds_edit", pa.float64()),
-    ("seconds_store", pa.float64()), ("finished_at", pa.float64()),
+    ("seconds_store", pa.float64()), ("finished_at", pa.float64()), ("attempts", pa.int64()),
 ])
+MAX_ATTEMPTS = 3  # runs that may try an item that keeps failing for a retryable cause; then it is left alone
 
 
 def _table(rows: list[dict]) -> pa.Table:
@@ -53,9 +54,17 @@ def read_manifest(store) -> pd.DataFrame:
 
 
 def finished(manifest: pd.DataFrame) -> set[str]:
-    """Items a re-run leaves alone: done, skipped for a reason, or failed for a reason retrying will not fix."""
-    terminal = manifest["status"].isin(("ok", "skipped")) | ((manifest["status"] == "failed") & ~manifest["retryable"])
+    """Items a re-run leaves alone: done, skipped for a reason, failed for a reason retrying will not fix, or
+    failed in MAX_ATTEMPTS runs already (a poison input is never retried forever)."""
+    spent = manifest["attempts"].fillna(1) >= MAX_ATTEMPTS
+    terminal = manifest["status"].isin(("ok", "skipped")) | (
+        (manifest["status"] == "failed") & (~manifest["retryable"].astype(bool) | spent))
     return set(manifest.loc[terminal, "item_id"])
+
+
+def attempts(manifest: pd.DataFrame) -> dict[str, int]:
+    """Runs that have tried each item so far."""
+    return dict(zip(manifest["item_id"], manifest["attempts"].fillna(1).astype(int)))
 
 
 def consolidate(store, manifest: pd.DataFrame) -> str:
@@ -67,13 +76,14 @@ def consolidate(store, manifest: pd.DataFrame) -> str:
 
 
 class ManifestWriter:
-    """Buffers finished rows and writes a part every `every` rows (and on flush)."""
+    """Buffers finished rows and writes a part every `every` rows (and on flush); counts each item's attempts on
+    from `before` (item id -> runs that tried it)."""
 
-    def __init__(self, store, every: int = 64):
-        self.store, self.every, self.rows, self.parts = store, every, [], 0
+    def __init__(self, store, before: dict[str, int] | None = None, every: int = 64):
+        self.store, self.before, self.every, self.rows, self.parts = store, before or {}, every, [], 0
 
     def add(self, row: dict) -> None:
-        self.rows.append(row)
+        self.rows.append({**row, "attempts": self.before.get(row["item_id"], 0) + 1})
         if len(self.rows) >= self.every:
             self.flush()
 

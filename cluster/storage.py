@@ -40,7 +40,7 @@ class LocalStore:
         base = self._path(prefix)
         if not base.exists():
             return
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        for path in sorted(p for p in base.rglob("*") if p.is_file() and not _is_partial(p)):
             stat = path.stat()
             yield Entry(path.relative_to(self.root).as_posix(), stat.st_size, f"{stat.st_mtime_ns}")
 
@@ -73,6 +73,11 @@ class LocalStore:
             return True
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _is_partial(path: Path) -> bool:
+    """A temporary file of a write that never finished (its process died before the link)."""
+    return path.name.startswith(".") and path.name.endswith(".part")
 
 
 class S3Store:

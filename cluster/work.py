@@ -13,6 +13,9 @@ from timbre.audio import FORMATS, Audio, clipped_count, decode_audio, encode_aud
 from timbre.errors import AudioError
 
 
+TRANSIENT_MODEL_ERRORS = ("OutOfMemoryError", "StorageError")  # a model failure a later run may not meet again
+
+
 @dataclass(frozen=True)
 class Limits:
     """What the job accepts; anything beyond is skipped with the reason."""
@@ -108,12 +111,16 @@ def _out_of_limits(audio: Audio, limits: Limits) -> str | None:
     return None
 
 
-def finish(prepared: Prepared, edited: np.ndarray, info: dict, config: JobConfig, output_store,
+def finish(prepared: Prepared, edited: np.ndarray | None, info: dict, config: JobConfig, output_store,
            model_rate: int, seconds_edit: float) -> dict:
     """Write one edited stem back at the source's rate, channel count, length and sample format (never normalised),
-    create-only; its manifest row with cheap metrics."""
+    create-only; its manifest row with cheap metrics. `edited` is None when the model failed on this stem."""
     start = time.perf_counter()
     row = dict(prepared.row)
+    if edited is None:
+        return {**row, "status": "failed", "reason": f"{prepared.item.stem.uri}: {info['error']}",
+                "error_class": info["error_class"], "retryable": info["error_class"] in TRANSIENT_MODEL_ERRORS,
+                "seconds_edit": seconds_edit, "finished_at": time.time()}
     try:
         samples = fit_length(resample(np.ascontiguousarray(edited.T), model_rate, prepared.rate), prepared.frames)
         audio = Audio(np.ascontiguousarray(samples, dtype=np.float32), prepared.rate, prepared.format, prepared.subtype)

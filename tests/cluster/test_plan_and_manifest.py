@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from cluster.catalogue import Stem, list_catalogue
-from cluster.manifest import ManifestWriter, finished, read_manifest
+from cluster.manifest import MAX_ATTEMPTS, ManifestWriter, attempts, finished, read_manifest
 from cluster.plan import FINGERPRINT, Edit, JobConfig, JobConflict, claim_output, output_key, plan_items
 from cluster.storage import LocalStore
 from timbre.edits import EditSpec, SamplerConfig
@@ -62,6 +62,18 @@ def test_manifest_parts_keep_the_latest_row_per_item_and_say_what_is_finished(tm
     assert finished(manifest) == {"a", "b", "c"}  # d failed for a reason a retry may fix
     with pytest.raises(ValueError, match="status must be one of"):
         ManifestWriter(store, every=1).add({"item_id": "e", "status": "done"})
+
+
+def test_an_item_failing_for_a_retryable_cause_is_tried_in_at_most_max_attempts_runs(tmp_path):
+    store = LocalStore(tmp_path)
+    for run in range(1, MAX_ATTEMPTS + 1):
+        manifest = read_manifest(store)
+        assert ("poison" in finished(manifest)) is False, run
+        writer = ManifestWriter(store, attempts(manifest))
+        writer.add({"item_id": "poison", "status": "failed", "retryable": True, "finished_at": float(run)})
+        writer.flush()
+        assert read_manifest(store)["attempts"].tolist() == [run]
+    assert finished(read_manifest(store)) == {"poison"}
 
 
 def test_catalogues_list_folders_without_job_folders_and_tables_of_uris(tmp_path):
