@@ -4,6 +4,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +23,8 @@ IO_RESOURCE = "timbre_io"  # a local cluster's custom resource bounding concurre
 class RunOptions:
     """How the job runs (not what it computes: none of this enters the job fingerprint)."""
 
-    address: str | None = None  # an existing Ray cluster; None starts a local one
+    address: str | None = None  # an existing Ray cluster; None: RAY_ADDRESS (as under `ray job submit`) or a local one
+    dashboard: str | None = None  # HOST:PORT for a local cluster's dashboard; None: no dashboard
     editors: int | None = None  # None: one per GPU, else one per `threads` cores
     threads: int = 1  # torch threads per CPU editor
     batch: int = 8  # clips per editor call
@@ -60,16 +62,42 @@ def _finish_batch(metas: list[Prepared], edited, config, output_store, rate):
     return [finish(m, wave, info, config, output_store, rate, per_item) for m, (wave, info) in zip(metas, outputs)]
 
 
+def consistent_auth_mode(environ=os.environ, token_file: Path = Path.home() / ".ray" / "auth_token") -> str | None:
+    """Ray >= 2.59 starts local clusters with token authentication, but a client sends its token only when
+    RAY_AUTH_MODE=token; so when the user left the mode unset and a token is at hand, say token (a cluster without
+    authentication accepts such a client too). Returns the mode set, if any."""
+    if environ.get("RAY_AUTH_MODE"):
+        return None
+    if environ.get("RAY_AUTH_TOKEN") or environ.get("RAY_AUTH_TOKEN_PATH") or token_file.is_file():
+        environ["RAY_AUTH_MODE"] = "token"
+        return "token"
+    return None
+
+
 def _start_ray(options: RunOptions):
+    consistent_auth_mode()  # before Ray is first used: it reads the mode once
     import ray
 
-    if not ray.is_initialized():
-        if options.address:
-            ray.init(address=options.address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=os.cpu_count(), resources={IO_RESOURCE: options.io_slots}, include_dashboard=False,
-                     object_store_memory=options.object_store_mb * 1024**2, log_to_driver=False)
+    if ray.is_initialized():
+        return ray
+    address = options.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except (ConnectionError, RuntimeError) as e:
+            raise ClusterError(f"cannot join the Ray cluster at {address}: {e}. If it uses token authentication, "
+                               "set RAY_AUTH_MODE=token and give its token (~/.ray/auth_token, RAY_AUTH_TOKEN or "
+                               "RAY_AUTH_TOKEN_PATH)") from None
+        return ray
+    host, _, port = (options.dashboard or "").rpartition(":")
+    ray.init(num_cpus=os.cpu_count(), resources={IO_RESOURCE: options.io_slots}, log_to_driver=False,
+             object_store_memory=options.object_store_mb * 1024**2, include_dashboard=bool(options.dashboard),
+             **({"dashboard_host": host or "127.0.0.1", "dashboard_port": int(port)} if options.dashboard else {}))
     return ray
+
+
+class ClusterError(Exception):
+    """The Ray cluster cannot be reached or used."""
 
 
 def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions(), log=print,

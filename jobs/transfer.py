@@ -42,7 +42,10 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=None, help="bundle name or folder (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
     p.add_argument("--window", type=float, default=WindowConfig.seconds, help="model window in seconds")
-    p.add_argument("--address", default=None, help="join this Ray cluster instead of starting a local one")
+    p.add_argument("--address", default=None,
+                   help="join this Ray cluster (default: RAY_ADDRESS, as under `ray job submit`, else start a local one)")
+    p.add_argument("--dashboard", nargs="?", const="127.0.0.1:8265", default=None, metavar="HOST:PORT",
+                   help="serve a local cluster's dashboard (default address 127.0.0.1:8265: loopback only)")
     p.add_argument("--editors", type=int, default=None, help="editor actors (default: one per GPU, else per core)")
     p.add_argument("--batch", type=int, default=8, help="clips per editor call")
     p.add_argument("--max-in-flight", type=int, default=64, help="items between download and write-back")
@@ -99,16 +102,16 @@ def job_from_args(args):
 
 
 def run(args) -> int:
-    from cluster.driver import RunOptions, run_transfer
+    from cluster.driver import ClusterError, RunOptions, run_transfer
     from cluster.plan import JobConflict
     from cluster.storage import StorageError
 
     config, model = job_from_args(args)
-    options = RunOptions(address=args.address, editors=args.editors, batch=args.batch,
+    options = RunOptions(address=args.address, dashboard=args.dashboard, editors=args.editors, batch=args.batch,
                          max_in_flight=args.max_in_flight, progress=not args.no_progress)
     try:
         summary = run_transfer(config, model, options)
-    except (JobConflict, StorageError) as e:
+    except (JobConflict, StorageError, ClusterError) as e:
         raise ConfigError(str(e)) from None
     counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.counts.items()))
     print(f"done: {summary.items} items ({counts}); {summary.already_done} were done before; "
