@@ -1,6 +1,7 @@
 """The transfer job's driver on Ray: editors pinned one per GPU (or sized to the cores), CPU tasks around them,
 bounded work in flight, manifest parts as rows finish, resume from them."""
 import os
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, replace
@@ -63,9 +64,9 @@ def _finish_batch(metas: list[Prepared], edited, config, output_store, rate):
 
 
 def consistent_auth_mode(environ=os.environ, token_file: Path = Path.home() / ".ray" / "auth_token") -> str | None:
-    """Ray >= 2.59 starts local clusters with token authentication, but a client sends its token only when
-    RAY_AUTH_MODE=token; so when the user left the mode unset and a token is at hand, say token (a cluster without
-    authentication accepts such a client too). Returns the mode set, if any."""
+    """Ray >= 2.59 starts clusters with token authentication when a token exists, but a client sends its token only
+    when RAY_AUTH_MODE=token; so when the user left the mode unset and a token is at hand, say token (a cluster
+    without authentication accepts such a client too). Returns the mode set, if any."""
     if environ.get("RAY_AUTH_MODE"):
         return None
     if environ.get("RAY_AUTH_TOKEN") or environ.get("RAY_AUTH_TOKEN_PATH") or token_file.is_file():
@@ -75,12 +76,13 @@ def consistent_auth_mode(environ=os.environ, token_file: Path = Path.home() / ".
 
 
 def _start_ray(options: RunOptions):
-    consistent_auth_mode()  # before Ray is first used: it reads the mode once
+    address = options.address or os.environ.get("RAY_ADDRESS")
+    if address and "ray" not in sys.modules:
+        consistent_auth_mode()  # only before Ray is imported: it reads the mode once, and client and cluster must agree
     import ray
 
     if ray.is_initialized():
         return ray
-    address = options.address or os.environ.get("RAY_ADDRESS")
     if address:
         try:
             ray.init(address=address, log_to_driver=False)

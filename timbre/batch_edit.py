@@ -84,7 +84,7 @@ def edit_clips(bundle: ModelBundle, clips: list[Clip], spec: EditSpec, seed: int
         by_length[entry.padded].append(n)
     outputs: list[np.ndarray | None] = [None] * len(entries)
     infos: list[dict] = [{} for _ in entries]
-    model = bundle.edit_model(space)
+    model, device = bundle.edit_model(space), bundle.device
     for padded, members in by_length.items():
         for first in range(0, len(members), windows.max_batch):
             chunk = [entries[n] for n in members[first: first + windows.max_batch]]
@@ -93,12 +93,13 @@ def edit_clips(bundle: ModelBundle, clips: list[Clip], spec: EditSpec, seed: int
                 waves[row, : e.size] = clips[e.clip].waves[e.channel, e.start: e.start + e.size]
             sources = [clips[e.clip].source for e in chunk]
             source = None if all(s is None for s in sources) else torch.cat(
-                [bundle.null_cond.reshape(1, -1) if s is None else s for s in sources])
+                [bundle.null_cond.reshape(1, -1) if s is None else s.to(device) for s in sources])
             ids = tuple(e.noise_id for e in chunk)
-            batch = EditBatch(bundle.codec.encode(torch.from_numpy(waves)), torch.cat([clips[e.clip].target for e in chunk]),
-                              source, item_generators(seed, ids), ids)
+            targets = torch.cat([clips[e.clip].target.to(device) for e in chunk])
+            batch = EditBatch(bundle.codec.encode(torch.from_numpy(waves).to(device)), targets, source,
+                              item_generators(seed, ids), ids)
             result = spec.run(model, batch)
-            decoded = bundle.codec.decode(result.latents)[:, :padded].float().numpy()
+            decoded = bundle.codec.decode(result.latents)[:, :padded].float().cpu().numpy()
             for row, (n, e) in enumerate(zip(members[first: first + windows.max_batch], chunk)):
                 outputs[n] = decoded[row, : e.size]
                 infos[n] = {key: values[row] for key, values in result.info.items()}

@@ -32,7 +32,7 @@ def text_condition(bundle: ModelBundle, text: str) -> Tensor:
 def audio_condition(bundle: ModelBundle, audio: Audio) -> Tensor:
     """A (1, dim) condition from a recording (mono mix at the conditioner's rate), as CLAP embeds audio."""
     wave = resample(_mono(audio), audio.sample_rate, bundle.conditioner.sample_rate)[:, 0]
-    return bundle.conditioner.embed_audio(torch.from_numpy(np.ascontiguousarray(wave)).unsqueeze(0))
+    return bundle.conditioner.embed_audio(torch.from_numpy(np.ascontiguousarray(wave)).unsqueeze(0).to(bundle.device))
 
 
 @torch.no_grad()

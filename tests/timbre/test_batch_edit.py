@@ -60,3 +60,31 @@ def test_bad_window_settings_name_the_setting():
         WindowConfig(max_batch=0)
     with pytest.raises(Exception, match="overlap_seconds"):
         WindowConfig(seconds=1.0, overlap_seconds=1.0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("method", ["mi-inpaint", "pni", "diff-tone"])
+def test_a_bundle_moved_to_cuda_edits_clips_as_on_cpu(method):
+    from timbre.models.bundle import debug_bundle
+
+    spec = EditSpec.build(method, SamplerConfig(steps=3), **({"k": 0.5, "clamp": 0.5} if method == "mi-inpaint" else {}))
+    cpu = debug_bundle()
+    gpu = debug_bundle().to("cuda")
+    assert gpu.device.type == "cuda" and next(gpu.denoiser.net.parameters()).is_cuda
+    expected = edit_clips(cpu, _clips(cpu), spec, seed=1, windows=WINDOWS)
+    found = edit_clips(gpu, _clips(cpu), spec, seed=1, windows=WINDOWS)  # conditions made on CPU move over
+    for (a, _), (b, _) in zip(expected, found):
+        assert np.linalg.norm(a - b) / np.linalg.norm(a) < 1e-3
+
+
+def test_moving_a_bundle_keeps_every_part_and_its_results(bundle):
+    from timbre.models.bundle import debug_bundle
+
+    spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=2), k=0.5, clamp=0.5)
+    moved = debug_bundle().to("cpu")
+    assert moved.device.type == "cpu" and moved.channel_ranking is not None and moved.latent_classifier is not None
+    a = edit_clips(debug_bundle(), _clips(moved), spec, seed=2, windows=WINDOWS)
+    b = edit_clips(moved, _clips(moved), spec, seed=2, windows=WINDOWS)
+    for (x, _), (y, _) in zip(a, b):
+        np.testing.assert_array_equal(x, y)

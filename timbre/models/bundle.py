@@ -2,7 +2,7 @@
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,20 @@ class ModelBundle:
         """Where MI-inpaint can split timbre from structure: "basis" (the timbre basis) and/or "raw" channels."""
         return tuple(name for name, ready in (("basis", self.channel_basis is not None and self.basis_ranking is not None),
                                               ("raw", self.channel_ranking is not None)) if ready)
+
+    @property
+    def device(self) -> torch.device:
+        return self.null_cond.device
+
+    def to(self, device: str | torch.device) -> "ModelBundle":
+        """The bundle with every model and tensor on `device` (modules move in place, as torch's `to` does)."""
+        def move(part):
+            return part.to(device) if hasattr(part, "to") else part
+
+        return replace(self, codec=move(self.codec), denoiser=replace(self.denoiser, net=move(self.denoiser.net)),
+                       conditioner=move(self.conditioner), null_cond=self.null_cond.to(device),
+                       latent_classifier=move(self.latent_classifier), channel_basis=move(self.channel_basis),
+                       audio_classifier=move(self.audio_classifier))
 
     def edit_model(self, space: str | None = None) -> EditModel:
         """The engine's view; `space` picks MI-inpaint's split: "raw", "basis", or None for the first available."""
