@@ -27,11 +27,13 @@ class RunOptions:
     address: str | None = None  # an existing Ray cluster; None: RAY_ADDRESS (as under `ray job submit`) or a local one
     dashboard: str | None = None  # HOST:PORT for a local cluster's dashboard; None: no dashboard
     editors: int | None = None  # None: one per GPU, else one per `threads` cores
+    gpu: bool | None = None  # editors on GPUs; None: when the cluster has GPUs now (say True where an autoscaler adds them)
     threads: int = 1  # torch threads per CPU editor
     batch: int = 8  # clips per editor call
     max_in_flight: int = 64  # items between download and write-back: memory stays flat however long the catalogue
     io_slots: int = 4  # concurrent download/upload tasks on a local cluster
     object_store_mb: int = 512  # object store of a local cluster
+    local_gpus: int | None = None  # GPUs a local cluster declares (None: what it finds; tests fake them)
     progress: bool = True
     limits: Limits = Limits()
 
@@ -43,6 +45,7 @@ class Summary:
     counts: dict  # status -> items, over the whole manifest
     seconds: float
     manifest_key: str
+    editors: tuple[str, ...] = ()  # where each editor ran (device, visible GPUs)
 
     @property
     def items_per_second(self) -> float:
@@ -92,7 +95,8 @@ def _start_ray(options: RunOptions):
                                "RAY_AUTH_TOKEN_PATH)") from None
         return ray
     host, _, port = (options.dashboard or "").rpartition(":")
-    ray.init(num_cpus=os.cpu_count(), resources={IO_RESOURCE: options.io_slots}, log_to_driver=False,
+    ray.init(num_cpus=os.cpu_count(), num_gpus=options.local_gpus, resources={IO_RESOURCE: options.io_slots},
+             log_to_driver=False,
              object_store_memory=options.object_store_mb * 1024**2, include_dashboard=bool(options.dashboard),
              **({"dashboard_host": host or "127.0.0.1", "dashboard_port": int(port)} if options.dashboard else {}))
     return ray
@@ -117,9 +121,10 @@ def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions
         f"{len(items) - len(todo)} already done; {len(todo)} to do")
     already = len(items) - len(todo)
     writer = ManifestWriter(output_store, attempts(before))
+    placements = ()
     if todo:
         try:
-            _execute(todo, config, model, options, output_store, writer, log, editor_class)
+            placements = _execute(todo, config, model, options, output_store, writer, log, editor_class)
         finally:
             writer.flush()
     manifest = read_manifest(output_store)
@@ -127,11 +132,11 @@ def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions
     key = consolidate(output_store, manifest)
     counts = manifest["status"].value_counts().to_dict()
     return Summary(len(items), already, {k: int(v) for k, v in counts.items()},
-                   time.perf_counter() - start, key)
+                   time.perf_counter() - start, key, placements)
 
 
 def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, output_store, writer, log,
-             editor_class) -> None:
+             editor_class) -> tuple[str, ...]:
     ray = _start_ray(options)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
@@ -139,8 +144,8 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
     prepare_task = ray.remote(num_returns=2, max_retries=2, **io)(_prepare_split)
     finish_task = ray.remote(max_retries=2, **io)(_finish_batch)
     actor_class = ray.remote(editor_class)
-    if gpus:
-        count, actor_options = gpus, {"num_gpus": 1, "num_cpus": 1}
+    if gpus if options.gpu is None else options.gpu:
+        count, actor_options = max(1, gpus), {"num_gpus": 1, "num_cpus": 1}
     else:
         count, actor_options = max(1, int(resources.get("CPU", 1)) // options.threads), {"num_cpus": options.threads}
     count = options.editors or count
@@ -153,7 +158,8 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
     editors = [new_editor() for _ in range(count)]
     replaced = 0
     rate = ray.get(editors[0].sample_rate.remote())
-    log(f"{count} editor{'s' if count > 1 else ''} ({'1 GPU each' if gpus else f'{options.threads} CPU thread(s) each'})")
+    placements = tuple(ray.get([e.placement.remote() for e in editors]))
+    log(f"{count} editor{'s' if count > 1 else ''}: {'; '.join(placements)}")
     bar = _progress(len(todo), options.progress)
     preparing, ready, editing, finishing = {}, deque(), {}, {}
     busy = [0] * count
@@ -215,6 +221,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
         bar.close()
         for editor in editors:
             ray.kill(editor)
+    return placements
 
 
 def _progress(total: int, enabled: bool):

@@ -1,5 +1,6 @@
 """The model side of a transfer: one Editor holds one bundle (one per GPU, or CPU editors sized to the cores) and
 edits batches of prepared stems, many clips per forward pass."""
+import os
 import time
 from collections import defaultdict
 
@@ -35,8 +36,9 @@ class Editor:
     def sample_rate(self) -> int:
         return self.bundle.sample_rate
 
-    def device(self) -> str:
-        return str(self.bundle.device)
+    def placement(self) -> str:
+        """Where this editor runs: its device, and the GPUs it may see (Ray sets CUDA_VISIBLE_DEVICES per actor)."""
+        return f"{self.bundle.device} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')})"
 
     def _target(self, edit) -> torch.Tensor:
         """The target condition of an edit: a reference recording when it names one, else a prompt; cached."""

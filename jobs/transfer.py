@@ -47,6 +47,8 @@ def add_parser(sub) -> None:
     p.add_argument("--dashboard", nargs="?", const="127.0.0.1:8265", default=None, metavar="HOST:PORT",
                    help="serve a local cluster's dashboard (default address 127.0.0.1:8265: loopback only)")
     p.add_argument("--editors", type=int, default=None, help="editor actors (default: one per GPU, else per core)")
+    p.add_argument("--gpu", action="store_true", default=None,
+                   help="editors on GPUs even if none is up yet (an autoscaler adds them; default: when the cluster has GPUs)")
     p.add_argument("--batch", type=int, default=8, help="clips per editor call")
     p.add_argument("--max-in-flight", type=int, default=64, help="items between download and write-back")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -107,8 +109,8 @@ def run(args) -> int:
     from cluster.storage import StorageError
 
     config, model = job_from_args(args)
-    options = RunOptions(address=args.address, dashboard=args.dashboard, editors=args.editors, batch=args.batch,
-                         max_in_flight=args.max_in_flight, progress=not args.no_progress)
+    options = RunOptions(address=args.address, dashboard=args.dashboard, editors=args.editors, gpu=args.gpu,
+                         batch=args.batch, max_in_flight=args.max_in_flight, progress=not args.no_progress)
     try:
         summary = run_transfer(config, model, options)
     except (JobConflict, StorageError, ClusterError) as e:

@@ -74,13 +74,18 @@ def test_every_bad_input_is_classified_before_the_model_with_the_file_and_cause(
 
 
 @pytest.mark.slow
-def test_the_job_edits_a_catalogue_on_local_ray_and_a_rerun_redoes_nothing(tmp_path):
+def test_the_job_edits_a_catalogue_on_local_ray_with_an_editor_per_gpu_and_a_rerun_redoes_nothing(tmp_path):
+    import ray
+
     from cluster.driver import RunOptions, run_transfer
 
     expected = bad_catalogue(LocalStore(tmp_path / "src"))
     config = job(tmp_path)
-    options = RunOptions(editors=2, batch=4, max_in_flight=8, io_slots=2, object_store_mb=200, progress=False)
+    ray.shutdown()
+    options = RunOptions(local_gpus=2, batch=4, max_in_flight=8, io_slots=2, object_store_mb=200, progress=False)
     summary = run_transfer(config, "debug", options, log=lambda _: None)
+    # two fake GPUs: two editors, each pinned to its own (torch finds no CUDA here, so the bundle stays on the CPU)
+    assert sorted(summary.editors) == ["cpu (CUDA_VISIBLE_DEVICES=0)", "cpu (CUDA_VISIBLE_DEVICES=1)"]
     manifest = pd.read_parquet(tmp_path / "out" / "manifest.parquet")
     names = manifest["source_uri"].map(lambda u: u.rsplit("/", 1)[-1])
     assert dict(zip(names, manifest["status"])) == {k: v[0] for k, v in expected.items()}
@@ -95,3 +100,4 @@ def test_the_job_edits_a_catalogue_on_local_ray_and_a_rerun_redoes_nothing(tmp_p
     again = run_transfer(config, "debug", options, log=lambda _: None)
     assert again.already_done == 11 and again.counts == summary.counts
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix == ".wav") == written
+    ray.shutdown()
