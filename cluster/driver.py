@@ -17,6 +17,7 @@ from cluster.storage import open_store
 from cluster.work import Limits, Prepared, base_row, failed, finish, prepare
 
 RESTARTS = 3  # restarts of a killed editor, and retries of the calls it had in flight
+GPU_EDITOR = {"num_gpus": 1, "num_cpus": 1}  # one editor per GPU (infra/ sizes worker nodes by this)
 IO_RESOURCE = "timbre_io"  # a local cluster's custom resource bounding concurrent download/upload tasks
 
 
@@ -145,7 +146,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
     finish_task = ray.remote(max_retries=2, **io)(_finish_batch)
     actor_class = ray.remote(editor_class)
     if gpus if options.gpu is None else options.gpu:
-        count, actor_options = max(1, gpus), {"num_gpus": 1, "num_cpus": 1}
+        count, actor_options = max(1, gpus), GPU_EDITOR
     else:
         count, actor_options = max(1, int(resources.get("CPU", 1)) // options.threads), {"num_cpus": options.threads}
     count = options.editors or count
