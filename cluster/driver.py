@@ -14,6 +14,7 @@ from cluster.editor import Editor
 from cluster.manifest import ManifestWriter, attempts, consolidate, finished, read_manifest
 from cluster.plan import JobConfig, claim_output, plan_items
 from cluster.storage import open_store
+from cluster.summary import summary_document, write_summary
 from cluster.work import Limits, Prepared, base_row, failed, finish, prepare
 
 RESTARTS = 3  # restarts of a killed editor, and retries of the calls it had in flight
@@ -132,8 +133,12 @@ def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions
     manifest = manifest[manifest["item_id"].isin({i.item_id for i in items})]
     key = consolidate(output_store, manifest)
     counts = manifest["status"].value_counts().to_dict()
-    return Summary(len(items), already, {k: int(v) for k, v in counts.items()},
-                   time.perf_counter() - start, key, placements)
+    summary = Summary(len(items), already, {k: int(v) for k, v in counts.items()},
+                      time.perf_counter() - start, key, placements)
+    write_summary(output_store, summary_document(config, manifest, {
+        "items": summary.items, "already_done": already, "seconds": round(summary.seconds, 3),
+        "items_per_second": round(summary.items_per_second, 4), "editors": list(placements)}))
+    return summary
 
 
 def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, output_store, writer, log,

@@ -118,5 +118,5 @@ def run(args) -> int:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.counts.items()))
     print(f"done: {summary.items} items ({counts}); {summary.already_done} were done before; "
           f"{summary.items_per_second:.2f} items/s over {summary.seconds:.0f} s")
-    print(f"edited stems and {summary.manifest_key} are in {config.output}")
+    print(f"edited stems, {summary.manifest_key} and summary.json are in {config.output}")
     return 0 if not summary.counts.get("failed") else 1

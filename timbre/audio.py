@@ -1,5 +1,6 @@
 """Audio decode/encode, resampling and length fitting: bytes in, arrays out; nothing hidden."""
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,11 @@ def wav_truncation(data: bytes) -> str | None:
     return None
 
 
+def _libsndfile_reason(error: Exception) -> str:
+    """libsndfile's own words, without the "Error opening <_io.BytesIO object at 0x...>: " it puts before them."""
+    return re.sub(r"^Error opening <[^>]*>: ", "", str(error))
+
+
 def decode_audio(data: bytes, name: str) -> Audio:
     """Decode a WAV/FLAC/OGG file's bytes; AudioError naming `name` and the cause when unusable."""
     if not data:
@@ -61,7 +67,7 @@ def decode_audio(data: bytes, name: str) -> Audio:
         info = sf.info(io.BytesIO(data))
         samples, sample_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise AudioError(name, f"not a readable audio file ({e})") from None
+        raise AudioError(name, f"not a readable audio file ({_libsndfile_reason(e)})") from None
     if samples.shape[0] == 0:
         raise AudioError(name, "no audio frames")
     if samples.shape[1] == 0:

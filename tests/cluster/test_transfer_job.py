@@ -1,5 +1,6 @@
 """The transfer job end to end on a local Ray cluster, and its handling of a catalogue of bad inputs."""
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,10 @@ def test_the_job_edits_a_catalogue_on_local_ray_with_an_editor_per_gpu_and_a_rer
         assert (edited.samplerate, edited.channels, edited.frames, edited.subtype) == (
             source.samplerate, source.channels, source.frames, source.subtype)
     assert manifest.loc[names == "long.wav", "windows"].item() == 52  # 180 s in 4 s windows overlapping by 0.5 s
+    document = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert document["statuses"] == summary.counts and document["by_edit"] == {"violin": summary.counts}
+    assert document["failures_by_error"] == {"AudioError": 4} and document["retryable_failures"] == 0
+    assert document["audio_seconds_edited"] == pytest.approx(0.7 + 0.4 + 0.6 + 0.5 + 180)
     written = sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix == ".wav")
     again = run_transfer(config, "debug", options, log=lambda _: None)
     assert again.already_done == 11 and again.counts == summary.counts
