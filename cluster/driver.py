@@ -1,25 +1,25 @@
-"""The transfer job's driver on Ray: editors pinned one per GPU (or sized to the cores), CPU tasks around them,
+"""The transfer job's driver on Ray: editors pinned one per GPU (or sized to the cores), porters around them,
 bounded work in flight, manifest parts as rows finish, resume from them."""
+import itertools
 import os
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from cluster.catalogue import list_catalogue
 from cluster.editor import Editor
 from cluster.manifest import ManifestWriter, attempts, consolidate, finished, read_manifest
 from cluster.plan import JobConfig, claim_output, plan_items
+from cluster.porter import Porter
 from cluster.storage import open_store
 from cluster.summary import summary_document, write_summary
-from cluster.work import Limits, Prepared, base_row, failed, finish, prepare
+from cluster.work import Limits, base_row, failed
 
 RESTARTS = 3  # restarts of a killed editor, and retries of the calls it had in flight
 GPU_EDITOR = {"num_gpus": 1, "num_cpus": 1}  # one editor per GPU (infra/ sizes worker nodes by this)
-IO_RESOURCE = "timbre_io"  # a local cluster's custom resource bounding concurrent download/upload tasks
+IO_RESOURCE = "timbre_io"  # a local cluster's custom resource: one per porter, which then needs no CPU of its own
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class RunOptions:
     threads: int = 1  # torch threads per CPU editor
     batch: int = 8  # clips per editor call
     max_in_flight: int = 64  # items between download and write-back: memory stays flat however long the catalogue
-    io_slots: int = 4  # concurrent download/upload tasks on a local cluster
+    io_slots: int = 4  # porters: processes downloading and uploading in parallel with the editors
     object_store_mb: int = 512  # object store of a local cluster
     local_gpus: int | None = None  # GPUs a local cluster declares (None: what it finds; tests fake them)
     progress: bool = True
@@ -52,20 +52,6 @@ class Summary:
     @property
     def items_per_second(self) -> float:
         return (self.items - self.already_done) / self.seconds if self.seconds else 0.0
-
-
-def _prepare_split(item, config, output_store, rate, limits):
-    """prepare() with the waves as a separate return value, so the driver only ever holds the small part."""
-    result = prepare(item, config, output_store, rate, limits)
-    if isinstance(result, dict):
-        return result, None
-    return replace(result, waves=np.zeros((0, 0), np.float32)), result.waves
-
-
-def _finish_batch(metas: list[Prepared], edited, config, output_store, rate):
-    outputs, seconds = edited
-    per_item = seconds / max(1, len(metas))
-    return [finish(m, wave, info, config, output_store, rate, per_item) for m, (wave, info) in zip(metas, outputs)]
 
 
 def consistent_auth_mode(environ=os.environ, token_file: Path = Path.home() / ".ray" / "auth_token") -> str | None:
@@ -147,8 +133,14 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     io = {"num_cpus": 0, "resources": {IO_RESOURCE: 1}} if resources.get(IO_RESOURCE) else {"num_cpus": 0.25}
-    prepare_task = ray.remote(num_returns=2, max_retries=2, **io)(_prepare_split)
-    finish_task = ray.remote(max_retries=2, **io)(_finish_batch)
+    slots = min(options.io_slots, int(resources.get(IO_RESOURCE, options.io_slots)))
+    porters = [ray.remote(Porter).options(max_restarts=RESTARTS, max_task_retries=RESTARTS, **io).remote()
+               for _ in range(max(1, slots))]
+    turn = itertools.count()
+
+    def porter():
+        return porters[next(turn) % len(porters)]
+
     actor_class = ray.remote(editor_class)
     if gpus if options.gpu is None else options.gpu:
         count, actor_options = max(1, gpus), GPU_EDITOR
@@ -174,7 +166,8 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
         while todo or preparing or ready or editing or finishing:
             while todo and in_flight < options.max_in_flight:
                 item = todo.popleft()
-                meta_ref, waves_ref = prepare_task.remote(item, config, output_store, rate, options.limits)
+                meta_ref, waves_ref = porter().prepare.options(num_returns=2).remote(
+                    item, config, output_store, rate, options.limits)
                 preparing[meta_ref] = (item, waves_ref)
                 in_flight += 1
             while ready and (len(ready) >= options.batch or not (todo or preparing)):
@@ -192,6 +185,8 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
             if not waiting:
                 continue
             finished_refs, _ = ray.wait(waiting, num_returns=1, timeout=1.0)
+            if finished_refs:  # take every result that is ready, not one per pass
+                finished_refs, _ = ray.wait(waiting, num_returns=len(waiting), timeout=0)
             for ref in finished_refs:
                 if ref in preparing:
                     item, waves_ref = preparing.pop(ref)
@@ -208,7 +203,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
                 elif ref in editing:
                     actor, metas = editing.pop(ref)
                     busy[actor] -= 1
-                    finishing[finish_task.remote(metas, ref, config, output_store, rate)] = (actor, metas)
+                    finishing[porter().finish.remote(metas, ref, config, output_store, rate)] = (actor, metas)
                 else:
                     actor, metas = finishing.pop(ref)
                     try:
@@ -225,8 +220,8 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
                     bar.update(len(metas))
     finally:
         bar.close()
-        for editor in editors:
-            ray.kill(editor)
+        for actor in editors + porters:
+            ray.kill(actor)
     return placements
 
 

@@ -1,4 +1,6 @@
 """Object storage behind one small interface: a local folder or an S3-compatible prefix (boto3's default chain)."""
+import functools
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -165,13 +167,25 @@ class S3Store:
             raise
 
 
+CLIENT_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION",
+                      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE",
+                      "AWS_SHARED_CREDENTIALS_FILE")
+
+
 def s3_client():
     """A boto3 S3 client from the default chain, with standard retries; for a non-AWS endpoint (AWS_ENDPOINT_URL),
-    path-style addressing and checksums only when required, which S3-compatible stores accept."""
+    path-style addressing and checksums only when required, which S3-compatible stores accept. Made once per
+    process and configuration (making one costs a good part of a second of CPU; boto3 clients are thread-safe)."""
+    settings = hashlib.sha256(repr([os.environ.get(name) for name in CLIENT_ENVIRONMENT]).encode()).hexdigest()
+    return _cached_client(os.getpid(), settings, RETRY_ATTEMPTS)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_client(pid: int, settings: str, attempts: int):
     import boto3
     from botocore.config import Config
 
-    retries = {"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS}
+    retries = {"mode": "standard", "total_max_attempts": attempts}
     session = boto3.session.Session()
     client = session.client("s3", config=Config(retries=retries))
     if "amazonaws.com" not in (client.meta.endpoint_url or ""):

@@ -46,11 +46,12 @@ def test_large_objects_go_up_in_parts_and_appear_whole(bucket, monkeypatch):
     assert store.get("stem.wav") == data
 
 
-def test_transient_errors_are_retried_and_lasting_ones_reported(bucket, monkeypatch):
+def test_transient_errors_are_retried_and_lasting_ones_reported(bucket, monkeypatch, request):
     from botocore.awsrequest import AWSResponse
 
-    monkeypatch.setattr(storage, "RETRY_ATTEMPTS", 3)  # fewer backoff sleeps
+    monkeypatch.setattr(storage, "RETRY_ATTEMPTS", 3)  # fewer backoff sleeps (and a client of its own)
     store = S3Store(bucket)
+    request.addfinalizer(storage._cached_client.cache_clear)  # the flaky hook below must not outlive this test
     store.put("x.wav", b"abc")
     failures = {"left": 2}
 
@@ -76,3 +77,9 @@ def test_uris_pick_the_store():
     assert isinstance(open_store("/tmp/x"), LocalStore)
     with pytest.raises(StorageError, match="only s3://"):
         open_store("gs://bucket/x")
+
+
+def test_one_client_per_process_and_configuration(s3_env, monkeypatch):
+    assert storage.s3_client() is storage.s3_client()
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    assert storage.s3_client().meta.region_name == "eu-west-1"
