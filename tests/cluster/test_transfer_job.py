@@ -106,3 +106,24 @@ def test_the_job_edits_a_catalogue_on_local_ray_with_an_editor_per_gpu_and_a_rer
     assert again.already_done == 11 and again.counts == summary.counts
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix == ".wav") == written
     ray.shutdown()
+
+
+def test_flac_output_keeps_rate_channels_length_and_bit_depth_of_a_wav_source(tmp_path):
+    from dataclasses import replace
+
+    from cluster.work import finish
+
+    t = np.arange(26460) / 44100
+    tone = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 330 * t)], 1).astype(np.float32)
+    LocalStore(tmp_path / "src").put("take.wav", _wav(tone, 44100, "PCM_24"))
+    config = replace(job(tmp_path), format="flac")
+    out = LocalStore(tmp_path / "out")
+    item = next(iter(plan_items(list_catalogue(config.source), config)))
+    prepared = prepare(item, config, out, 16000)
+    row = finish(prepared, prepared.waves, {"windows": 1}, config, out, 16000, 0.0)  # the identity edit
+    assert row["status"] == "ok" and row["output_key"].endswith(".violin." + row["output_key"].split(".")[-2] + ".flac")
+    info = sf.info(str(tmp_path / "out" / row["output_key"]))
+    assert (info.format, info.subtype, info.samplerate, info.channels, info.frames) == ("FLAC", "PCM_24", 44100, 2, 26460)
+    edited, _ = sf.read(str(tmp_path / "out" / row["output_key"]))
+    source, _ = sf.read(str(tmp_path / "src" / "take.wav"))
+    assert np.abs(edited - source)[2000:-2000].max() < 0.01  # down to 16 kHz and back: the tones survive, unscaled
