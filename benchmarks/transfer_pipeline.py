@@ -29,15 +29,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from cluster.catalogue import list_catalogue
-from cluster.driver import IO_RESOURCE, RunOptions, run_transfer
+from cluster.driver import RunOptions, run_transfer, start_ray
 from cluster.editor import Editor
 from cluster.plan import Edit, JobConfig, claim_output, plan_items
 from cluster.storage import open_store
-from cluster.work import finish, prepare
+from cluster.porter import Porter
+from cluster.work import prepare
+from timbre.audio import Audio, encode_audio
 from timbre.batch_edit import Clip, WindowConfig, edit_clips
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import bundle_fingerprint, debug_bundle
@@ -49,9 +50,8 @@ def write_catalogue(store, count: int, seconds: float, rate: int = 16000, channe
     for n in range(count):
         t = np.arange(int(seconds * rate)) / rate
         wave = 0.3 * np.sin(2 * np.pi * (110 + 7 * n) * t) + 0.01 * np.random.default_rng(n).standard_normal(len(t))
-        buffer = io.BytesIO()
-        sf.write(buffer, np.repeat(wave[:, None], channels, 1), rate, format="WAV", subtype="PCM_16")
-        store.put(f"stem{n:05d}.wav", buffer.getvalue())
+        samples = np.repeat(wave[:, None], channels, 1)
+        store.put(f"stem{n:05d}.wav", encode_audio(Audio(samples, rate, "WAV", "PCM_16")))
 
 
 def job(source: str, output: str, steps: int = 30) -> JobConfig:
@@ -75,14 +75,12 @@ def plain_loop(config: JobConfig) -> tuple[float, float]:
     out = open_store(config.output)
     claim_output(out, config)
     items = list(plan_items(list(list_catalogue(config.source, exclude=config.output)), config))
-    rate = editor.sample_rate()
+    rate, porter = editor.sample_rate(), Porter()
     finished_at = []
     for first in range(0, len(items), BATCH):
         prepared = [prepare(item, config, out, rate) for item in items[first: first + BATCH]]
-        edited, seconds = editor.edit([(p.item.item_id, p.item.edit, p.item.seed) for p in prepared],
-                                      *[p.waves for p in prepared])
-        for p, (wave, info) in zip(prepared, edited):
-            row = finish(p, wave, info, config, out, rate, seconds)
+        edited = editor.edit([(p.item.item_id, p.item.edit, p.item.seed) for p in prepared], *[p.waves for p in prepared])
+        for row in porter.finish(prepared, edited, config, out, rate):
             assert row["status"] == "ok"
             finished_at.append(row["finished_at"])
     return time.perf_counter() - start, steady_rate(finished_at)
@@ -98,12 +96,12 @@ def ray_run(config: JobConfig, editors: int, io_slots: int = 4) -> tuple[float, 
     return summary.seconds, steady_rate(manifest["finished_at"])
 
 
-def start_ray(io_slots: int = 4) -> None:
+def fresh_ray() -> None:
+    """A new local cluster as the job starts one (run_transfer then uses it), so each case finds Ray up."""
     import ray
 
     ray.shutdown()
-    ray.init(num_cpus=os.cpu_count(), resources={IO_RESOURCE: io_slots}, include_dashboard=False,
-             object_store_memory=512 * 1024**2, log_to_driver=False)
+    start_ray(RunOptions())
 
 
 def interleaved(cases: dict, reps: int) -> dict[str, list[float]]:
@@ -123,7 +121,7 @@ def fresh(root: Path, name: str) -> str:
 def pipeline_cases(root: Path, items: int, reps: int) -> dict[str, list[float]]:
     """Cases 1 and 2: a local catalogue of 2 s mono stems."""
     write_catalogue(open_store(str(root / "src")), items, 2.0)
-    start_ray()
+    fresh_ray()
     src = str(root / "src")
     return interleaved({
         "plain loop": lambda: plain_loop(job(src, fresh(root, "loop"))),
@@ -192,7 +190,7 @@ def s3_cases(items: int, reps: int, latency_ms: float) -> dict[str, list[float]]
 
     s3_client().create_bucket(Bucket="bench")
     write_catalogue(open_store("s3://bench/src"), items, 2.0, 44100, 2)
-    start_ray()  # after the environment is set: Ray's workers inherit it
+    fresh_ray()  # after the environment is set: Ray's workers inherit it
     runs = iter(range(10**6))
     try:
         return interleaved({

@@ -54,19 +54,21 @@ class Summary:
         return (self.items - self.already_done) / self.seconds if self.seconds else 0.0
 
 
-def consistent_auth_mode(environ=os.environ, token_file: Path = Path.home() / ".ray" / "auth_token") -> str | None:
+def consistent_auth_mode(environ=os.environ, token_file: Path | None = None) -> str | None:
     """Ray >= 2.59 starts clusters with token authentication when a token exists, but a client sends its token only
     when RAY_AUTH_MODE=token; so when the user left the mode unset and a token is at hand, say token (a cluster
     without authentication accepts such a client too). Returns the mode set, if any."""
     if environ.get("RAY_AUTH_MODE"):
         return None
+    token_file = token_file or Path.home() / ".ray" / "auth_token"  # Ray's default place, under today's HOME
     if environ.get("RAY_AUTH_TOKEN") or environ.get("RAY_AUTH_TOKEN_PATH") or token_file.is_file():
         environ["RAY_AUTH_MODE"] = "token"
         return "token"
     return None
 
 
-def _start_ray(options: RunOptions):
+def start_ray(options: RunOptions = RunOptions()):
+    """Ray joined (options.address or RAY_ADDRESS) or started locally with the options' resources; the module."""
     address = options.address or os.environ.get("RAY_ADDRESS")
     if address and "ray" not in sys.modules:
         consistent_auth_mode()  # only before Ray is imported: it reads the mode once, and client and cluster must agree
@@ -84,8 +86,8 @@ def _start_ray(options: RunOptions):
         return ray
     host, _, port = (options.dashboard or "").rpartition(":")
     ray.init(num_cpus=os.cpu_count(), num_gpus=options.local_gpus, resources={IO_RESOURCE: options.io_slots},
-             log_to_driver=False,
-             object_store_memory=options.object_store_mb * 1024**2, include_dashboard=bool(options.dashboard),
+             object_store_memory=options.object_store_mb * 1024**2, log_to_driver=False,
+             include_dashboard=bool(options.dashboard),
              **({"dashboard_host": host or "127.0.0.1", "dashboard_port": int(port)} if options.dashboard else {}))
     return ray
 
@@ -129,7 +131,7 @@ def run_transfer(config: JobConfig, model: str, options: RunOptions = RunOptions
 
 def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, output_store, writer, log,
              editor_class) -> tuple[str, ...]:
-    ray = _start_ray(options)
+    ray = start_ray(options)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     io = {"num_cpus": 0, "resources": {IO_RESOURCE: 1}} if resources.get(IO_RESOURCE) else {"num_cpus": 0.25}

@@ -1,5 +1,4 @@
 """A real S3 endpoint on loopback (moto's server) with boto3's default chain pointed at it."""
-import boto3
 import pytest
 
 

@@ -1,6 +1,5 @@
 """Faults in a running transfer: an editor process killed mid-batch, a poison stem, and a driver killed mid-run
 (with the local Ray processes it started). Nothing is lost, duplicated or partial; at most in-flight work is redone."""
-import io
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import soundfile as sf
 from cluster.driver import RunOptions, run_transfer
 from cluster.plan import Edit, JobConfig
 from cluster.storage import LocalStore
+from timbre.audio import Audio, encode_audio
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import bundle_fingerprint, debug_bundle
 
@@ -33,9 +33,7 @@ def _catalogue(folder: Path, count: int, seconds: float = 0.5, loud: int | None 
         t = np.arange(int(seconds * rate)) / rate
         peak = POISON_PEAK + 0.05 if n == loud else 0.3
         wave = (peak * np.sin(2 * np.pi * (200 + 20 * n) * t)).astype(np.float32)
-        buffer = io.BytesIO()
-        sf.write(buffer, wave, rate, format="WAV", subtype="PCM_16")
-        store.put(f"stem{n:02d}.wav", buffer.getvalue())
+        store.put(f"stem{n:02d}.wav", encode_audio(Audio(wave, rate, "WAV", "PCM_16")))
         frames[f"stem{n:02d}.wav"] = len(wave)
     return frames
 

@@ -1,6 +1,5 @@
 """The job under `ray job submit` on a `ray start --head` cluster with Ray's default token authentication, the
 dashboard and job API on loopback; and the auth mode the driver picks so that every client agrees."""
-import io
 import os
 import socket
 import subprocess
@@ -10,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
 
 from cluster.driver import consistent_auth_mode
+from timbre.audio import Audio, encode_audio
 
 RAY = Path(sys.executable).with_name("ray")
 
@@ -57,9 +56,8 @@ def test_the_job_runs_under_ray_job_submit_with_token_auth_and_a_loopback_dashbo
     src = tmp_path / "src"
     src.mkdir()
     for n in range(3):
-        buffer = io.BytesIO()
-        sf.write(buffer, 0.3 * np.sin(np.arange(8000) * (0.1 + 0.02 * n)), 16000, format="WAV", subtype="PCM_16")
-        (src / f"s{n}.wav").write_bytes(buffer.getvalue())
+        wave = 0.3 * np.sin(np.arange(8000) * (0.1 + 0.02 * n))
+        (src / f"s{n}.wav").write_bytes(encode_audio(Audio(wave, 16000, "WAV", "PCM_16")))
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")} | {"HOME": str(home)}

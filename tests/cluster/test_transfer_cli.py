@@ -8,6 +8,7 @@ import soundfile as sf
 
 from cluster.storage import S3Store
 from jobs.cli import main
+from timbre.audio import Audio, encode_audio
 
 
 @pytest.fixture
@@ -25,9 +26,7 @@ def test_transfer_from_s3_to_s3_then_resume_and_refuse_another_job(bucket, fresh
     for i, (rate, channels) in enumerate([(44100, 2), (16000, 1), (48000, 1)]):
         t = np.arange(int(0.6 * rate)) / rate
         wave = np.repeat((0.3 * np.sin(2 * np.pi * 330 * t))[:, None], channels, 1).astype(np.float32)
-        buffer = io.BytesIO()
-        sf.write(buffer, wave, rate, format="WAV", subtype="PCM_16")
-        source.put(f"album/track{i}.wav", buffer.getvalue())
+        source.put(f"album/track{i}.wav", encode_audio(Audio(wave, rate, "WAV", "PCM_16")))
     args = ["transfer", f"s3://{bucket}/stems", "--to", "violin", "--method", "pni", "--noise-fraction", "0.3",
             "--steps", "2", "--model", "debug", "--out", f"s3://{bucket}/edited", "--no-progress", "--editors", "1"]
     assert main(args) == 0

@@ -1,5 +1,4 @@
 """The transfer job end to end on a local Ray cluster, and its handling of a catalogue of bad inputs."""
-import io
 import json
 
 import numpy as np
@@ -11,15 +10,14 @@ from cluster.catalogue import list_catalogue
 from cluster.plan import Edit, JobConfig, plan_items
 from cluster.storage import LocalStore
 from cluster.work import Limits, Prepared, prepare
+from timbre.audio import Audio, encode_audio
 from timbre.batch_edit import WindowConfig
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import bundle_fingerprint, debug_bundle
 
 
 def _wav(samples, rate, subtype="PCM_16"):
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, subtype=subtype, format="WAV")
-    return buffer.getvalue()
+    return encode_audio(Audio(samples, rate, "WAV", subtype))
 
 
 def _tone(seconds, rate, channels, seed=0):

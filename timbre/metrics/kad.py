@@ -26,21 +26,26 @@ def _pair_distances(x: np.ndarray, block: int):
 
 def median_pairwise_distance(x: np.ndarray, block: int = 1024, bins: int = 4096) -> float:
     """The exact median of the distances over distinct pairs, in O(block²) memory: one pass counts the
-    distances in bins, a second keeps only those in the bin that holds the median (numpy's median convention:
+    distances in bins, a second keeps only those in the bin(s) holding the median (numpy's median convention:
     the mean of the two middle values for an even count)."""
     x = np.asarray(x, dtype=np.float64)
     count = len(x) * (len(x) - 1) // 2
     if count == 0:
         raise ValueError("a median pairwise distance needs at least 2 embeddings")
-    top = max(float(d.max(initial=0)) for d in _pair_distances(x, block))
+    top = 2 * float(np.sqrt(((x - x.mean(0)) ** 2).sum(1)).max())  # no pair is farther apart (triangle inequality)
     edges = np.linspace(0, top * (1 + 1e-12) + 1e-300, bins + 1)
     hist = sum(np.histogram(d, edges)[0] for d in _pair_distances(x, block))
-    ranks = sorted({(count - 1) // 2, count // 2})
     below = np.concatenate([[0], np.cumsum(hist)])
+    ranks = sorted({(count - 1) // 2, count // 2})
+    homes = {rank: int(np.searchsorted(below, rank, side="right")) - 1 for rank in ranks}
+    wanted = sorted(set(homes.values()))
+    kept = {b: [] for b in wanted}
+    for d in _pair_distances(x, block):
+        for b in wanted:
+            kept[b].append(d[(d >= edges[b]) & (d < edges[b + 1])])
     values = []
-    for rank in ranks:
-        b = int(np.searchsorted(below, rank, side="right")) - 1
-        inside = np.concatenate([d[(d >= edges[b]) & (d < edges[b + 1])] for d in _pair_distances(x, block)])
+    for rank, b in homes.items():
+        inside = np.concatenate(kept[b])
         values.append(float(np.partition(inside, rank - below[b])[rank - below[b]]))
     return float(np.mean(values))
 
