@@ -39,10 +39,10 @@ def list_catalogue(source: str, exclude: str | None = None) -> Iterator[Stem]:
     for entry in store.list():
         if (skip and entry.key.startswith(skip)) or JOB_FOLDER in entry.key.split("/"):
             continue
-        yield Stem(_child_uri(store.uri, entry.key), entry.key, entry.size, entry.version)
+        yield Stem(child_uri(store.uri, entry.key), entry.key, entry.size, entry.version)
 
 
-def _child_uri(root: str, key: str) -> str:
+def child_uri(root: str, key: str) -> str:
     return f"s3://{join(root[5:], key)}" if root.startswith("s3://") else f"{root.rstrip('/')}/{key}"
 
 

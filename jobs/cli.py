@@ -2,10 +2,10 @@
 import argparse
 import sys
 
-from jobs import analyse, edit, train, transfer
+from jobs import analyse, edit, evaluate, train, transfer
 from timbre.errors import TimbreError
 
-VERBS = (edit, transfer, train, analyse)
+VERBS = (edit, transfer, evaluate, train, analyse)
 
 
 def build_parser() -> argparse.ArgumentParser:
