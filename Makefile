@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test bench clean train-default
+.PHONY: demo test bench clean train-default browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m jobs.demo
 
-test: $(STAMP)
+# The report test drives Debian's headless Chromium (../shared/PLATFORM.md); installed where apt-get can, else skipped.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } || true; \
+		fi; \
+		command -v chromium >/dev/null || echo "chromium is not installed: the report's browser test will be skipped"; \
+	fi
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q -ra tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 bench: $(STAMP)

@@ -2,10 +2,10 @@
 import argparse
 import sys
 
-from jobs import analyse, edit, evaluate, train, transfer
+from jobs import analyse, benchmark, edit, evaluate, train, transfer
 from timbre.errors import TimbreError
 
-VERBS = (edit, transfer, evaluate, train, analyse)
+VERBS = (edit, transfer, evaluate, benchmark, train, analyse)
 
 
 def build_parser() -> argparse.ArgumentParser:

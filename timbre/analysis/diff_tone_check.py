@@ -1,7 +1,10 @@
 """Diff-TONE on the bundle's own generations (the paper's setting): swap step found, instrument changed, chroma kept,
 against the midpoint and random-step baselines on the same items and noise."""
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+from torch import Tensor
 
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits.base import EditBatch, SamplerConfig
@@ -11,12 +14,25 @@ from timbre.models.bundle import ModelBundle
 from timbre.randomness import item_generators, randn_items
 
 
+@dataclass(frozen=True, eq=False)
+class DiffToneGenerations:
+    """The bundle's source generations and their edits by Diff-TONE and its baselines, as audio."""
+
+    source_audio: Tensor  # (N, S)
+    outputs: dict  # method -> (N, S) edited audio
+    sources: Tensor  # (N,) instrument generated
+    targets: Tensor  # (N,) instrument asked for
+    swap_found: np.ndarray  # (N,) Diff-TONE found a step where the classifier settles
+    swap_step: np.ndarray  # (N,)
+
+
 @torch.no_grad()
-def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig,
-                             seed: int = 0) -> dict:
-    """Item i generates instrument i mod K from its prompt and is edited to instrument (i + 1 + i // K) mod K."""
-    if bundle.audio_classifier is None or bundle.latent_classifier is None:
-        raise ValueError(f"bundle {bundle.name} needs an audio and a latent classifier for this check")
+def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig,
+                          seed: int = 0) -> DiffToneGenerations:
+    """Item i generates instrument i mod K from its prompt and is edited to instrument (i + 1 + i // K) mod K by
+    Diff-TONE (Diff-TONE §3) and by a swap at the midpoint and at a random step, from the same noise."""
+    if bundle.latent_classifier is None:
+        raise ValueError(f"bundle {bundle.name} needs a latent classifier for Diff-TONE")
     k = len(bundle.instruments)
     sources = torch.arange(count) % k
     targets = (sources + 1 + (torch.arange(count) // k) % (k - 1)) % k
@@ -31,20 +47,30 @@ def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampl
     batch = EditBatch(source_latents, target_cond, source_cond, item_generators(seed + 1, ids), tuple(ids))
     baselines = {"diff-midpoint": torch.full((count,), sampler.steps // 2),
                  "diff-random": random_swap_steps(batch, sampler.steps)}
-    outputs = {"diff-tone": edit.latents, **{name: generate_with_swap(model, sampler, x_start, source_cond,
+    latents = {"diff-tone": edit.latents, **{name: generate_with_swap(model, sampler, x_start, source_cond,
                                                                         target_cond, steps)
                                              for name, steps in baselines.items()}}
-    source_audio = bundle.codec.decode(source_latents)
+    return DiffToneGenerations(bundle.codec.decode(source_latents),
+                               {name: bundle.codec.decode(x) for name, x in latents.items()}, sources, targets,
+                               np.asarray(edit.info["swap_found"]), np.asarray(edit.info["swap_step"]))
+
+
+@torch.no_grad()
+def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig,
+                             seed: int = 0) -> dict:
+    """Swap found, target accuracy and chroma similarity to the source generation, per method."""
+    if bundle.audio_classifier is None:
+        raise ValueError(f"bundle {bundle.name} needs an audio classifier for this check")
+    g = diff_tone_generations(bundle, count, frames, sampler, seed)
     rate = bundle.sample_rate
     result = {"items": count, "seconds_each": frames * bundle.codec.hop_length / rate,
-              "source_generation_accuracy": float((bundle.audio_classifier(source_audio).argmax(-1) == sources)
+              "source_generation_accuracy": float((bundle.audio_classifier(g.source_audio).argmax(-1) == g.sources)
                                                   .float().mean()),
-              "swap_found": float(np.mean(edit.info["swap_found"])),
-              "swap_step_mean": float(np.mean(edit.info["swap_step"])), "steps": sampler.steps, "methods": {}}
-    for name, latents in outputs.items():
-        audio = bundle.codec.decode(latents)
+              "swap_found": float(np.mean(g.swap_found)), "swap_step_mean": float(np.mean(g.swap_step)),
+              "steps": sampler.steps, "methods": {}}
+    for name, audio in g.outputs.items():
         predicted = bundle.audio_classifier(audio).argmax(-1)
-        similarity = chroma_similarity(source_audio, audio, rate)
-        result["methods"][name] = {"target_accuracy": float((predicted == targets).float().mean()),
+        similarity = chroma_similarity(g.source_audio, audio, rate)
+        result["methods"][name] = {"target_accuracy": float((predicted == g.targets).float().mean()),
                                    "chroma_similarity": float(similarity.nanmean())}
     return result

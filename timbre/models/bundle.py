@@ -173,6 +173,14 @@ def load_bundle(name_or_path: str | Path) -> ModelBundle:
                      f"({', '.join(BUILTIN_BUNDLES)}) nor a bundle folder")
 
 
+def bundle_folder(name_or_path: str | Path) -> Path | None:
+    """The folder a bundle loads from (None for one built in code, such as "debug"): its plots live there."""
+    if str(name_or_path) == "default":
+        return DEFAULT_FOLDER
+    path = Path(name_or_path)
+    return path if path.is_dir() else None
+
+
 def bundle_fingerprint(bundle: ModelBundle) -> str:
     """`name-<12 hex>`: the name and a hash of every weight and analysis tensor, so outputs keyed by it change
     exactly when the model does."""
