@@ -1,7 +1,7 @@
 """`make demo`: the catalogue transfer job on the embedded default. A small catalogue of held-out corpus melodies
 is written to a local folder in the shapes labels send (44.1/48 kHz, stereo and mono, 16/24-bit, one stem longer
-than the model window, one broken file); `timbre transfer` runs two edits over it on local Ray; the manifest is
-summarised and each edited stem judged by the bundle's audio classifier and its pitch against the source."""
+than the model window, one broken file); `timbre transfer` runs two edits over it on local Ray; `timbre evaluate` then measures every edit
+(accuracy, CLAP, DPD, onset F1, chroma, FAD/KAD) and writes the HTML report."""
 import shutil
 import sys
 from pathlib import Path
@@ -12,7 +12,7 @@ import soundfile as sf
 from jobs.cli import main as timbre
 
 OUT = Path("out/demo")
-CATALOGUE, EDITED, SPEC = OUT / "catalogue", OUT / "edited", OUT / "job.yaml"
+CATALOGUE, EDITED, SPEC, EVALUATION = OUT / "catalogue", OUT / "edited", OUT / "job.yaml", OUT / "evaluation"
 CORPUS_RATE = 16000
 # (instrument, file name, sample rate, channels, subtype, seconds): the catalogue the demo makes
 STEMS = [("guitar", "album-a/guitar.wav", 44100, 2, "PCM_16", 6.0),
@@ -68,41 +68,28 @@ def run_demo() -> int:
     code = timbre(["transfer", "--spec", str(SPEC)])
     if code not in (0, 1):  # 1: some items failed, as the broken file must
         return code
-    report(played)
     print(f"edited stems, manifest.parquet and summary.json: {EDITED.resolve()}")
+    code = timbre(["evaluate", str(EDITED), "--out", str(EVALUATION), "--no-progress"])
+    if code:
+        return code
+    per_item(played)
+    print(f"report: {(EVALUATION / 'report' / 'index.html').resolve()}")
     return 0
 
 
-def report(played: dict[str, str]) -> None:
-    """The manifest, then what the default bundle's audio classifier hears in each edit and the pitch it kept."""
+def per_item(played: dict[str, str]) -> None:
+    """What the evaluation found in each edit: the instrument the audio classifier hears, pitch and onsets kept."""
     import pandas as pd
-    import torch
 
-    from timbre.audio import decode_audio, resample
-    from timbre.metrics.pitch import pitch_agreement, pitch_contour
-    from timbre.models.bundle import load_bundle
-
-    manifest = pd.read_parquet(EDITED / "manifest.parquet")
-    bundle = load_bundle("default")
-
-    def mono(path: Path) -> torch.Tensor:
-        audio = decode_audio(path.read_bytes(), str(path))
-        wave = resample(audio.samples.mean(axis=1, keepdims=True), audio.sample_rate, bundle.sample_rate)[:, 0]
-        return torch.from_numpy(np.ascontiguousarray(wave))[None]
-
-    for row in manifest.sort_values(["source_uri", "edit"]).itertuples():
-        name = row.source_uri.split(f"{CATALOGUE.name}/", 1)[-1]
+    metrics = pd.read_parquet(EVALUATION / "metrics.parquet")
+    for row in metrics.sort_values(["source", "setting"]).itertuples():
+        name = row.source.split(f"{CATALOGUE.name}/", 1)[-1]
         if row.status != "ok":
-            print(f"  {name:22s} -> {row.edit:6s} {row.status}: {row.reason}")
+            print(f"  {name:22s} -> {row.setting:6s} {row.status}: {row.reason}")
             continue
-        source, edited = mono(Path(row.source_uri)), mono(EDITED / row.output_key)
-        with torch.no_grad():
-            probs = bundle.audio_classifier(edited).softmax(-1)[0]
-        top = int(probs.argmax())
-        pitch = pitch_agreement(pitch_contour(source, bundle.sample_rate), pitch_contour(edited, bundle.sample_rate))
-        print(f"  {name:22s} ({played[name]:8s}) -> {row.edit:6s} heard as {bundle.instruments[top]} ({probs[top]:.0%}); "
-              f"pitch median error {pitch['median_cents']:.0f} cents; {int(row.windows)} window(s); "
-              f"{int(row.sample_rate)} Hz x {int(row.channels)} ch kept")
+        print(f"  {name:22s} ({played[name]:8s}) -> {row.setting:6s} heard as {row.predicted}; DPD {row.dpd_cents:.0f} "
+              f"cents, {row.within_50_cents:.0%} within 50 cents, {row.voiced_kept:.0%} of voiced frames kept, "
+              f"onset F1 {row.onset_f1:.2f}")
 
 
 if __name__ == "__main__":
