@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +79,12 @@ def test_the_job_runs_under_ray_job_submit_with_token_auth_and_a_loopback_dashbo
         submit = [str(RAY), "job", "submit", f"--address=http://127.0.0.1:{dashboard}", "--", *job]
         refused = subprocess.run(submit, env=env, capture_output=True, text=True, timeout=120)
         assert refused.returncode != 0 and "AuthenticationError" in refused.stderr + refused.stdout
-        done = subprocess.run(submit, env=env | {"RAY_AUTH_MODE": "token"}, capture_output=True, text=True,
-                              timeout=300, cwd=Path(__file__).parents[2])
+        for _ in range(30):  # the head's job agent registers a little after `ray start` returns (slower when busy)
+            done = subprocess.run(submit, env=env | {"RAY_AUTH_MODE": "token"}, capture_output=True, text=True,
+                                  timeout=300, cwd=Path(__file__).parents[2])
+            if "No available agent to submit job" not in done.stderr + done.stdout:
+                break
+            time.sleep(2)
         assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
         assert "3 ok" in done.stdout
         # A driver outside the cluster joining it with --address, RAY_AUTH_MODE unset: the driver picks token mode.
