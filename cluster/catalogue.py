@@ -46,15 +46,21 @@ def child_uri(root: str, key: str) -> str:
     return f"s3://{join(root[5:], key)}" if root.startswith("s3://") else f"{root.rstrip('/')}/{key}"
 
 
-def _table_stems(table: str) -> Iterator[Stem]:
+def read_table(uri: str, **csv_options):
+    """A Parquet or CSV table from any store, as a DataFrame; StorageError naming it when it cannot be read."""
     import pandas as pd
 
-    store, key = split_uri(table)
+    store, key = split_uri(uri)
     data = store.get(key)
     try:
-        frame = pd.read_parquet(io.BytesIO(data)) if table.lower().endswith(".parquet") else pd.read_csv(io.BytesIO(data))
+        return pd.read_parquet(io.BytesIO(data)) if uri.lower().endswith(".parquet") else pd.read_csv(
+            io.BytesIO(data), **csv_options)
     except Exception as e:
-        raise StorageError(f"{table}: not a readable manifest table ({type(e).__name__}: {e})") from None
+        raise StorageError(f"{uri}: not a readable table ({type(e).__name__}: {e})") from None
+
+
+def _table_stems(table: str) -> Iterator[Stem]:
+    frame = read_table(table)
     if "uri" not in frame.columns:
         raise StorageError(f"{table}: a manifest table needs a 'uri' column; it has {', '.join(map(str, frame.columns))}")
     seen = set()

@@ -17,7 +17,7 @@ from cluster.storage import open_store
 from cluster.summary import summary_document, write_summary
 from cluster.work import Limits, base_row, failed
 
-RESTARTS = 3  # restarts of a killed editor, and retries of the calls it had in flight
+RESTARTS = 3  # restarts of a killed editor or evaluator, and retries of the calls it had in flight
 GPU_EDITOR = {"num_gpus": 1, "num_cpus": 1}  # one editor per GPU (infra/ sizes worker nodes by this)
 IO_RESOURCE = "timbre_io"  # a local cluster's custom resource: one per porter, which then needs no CPU of its own
 
@@ -160,7 +160,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
     rate = ray.get(editors[0].sample_rate.remote())
     placements = tuple(ray.get([e.placement.remote() for e in editors]))
     log(f"{count} editor{'s' if count > 1 else ''}: {'; '.join(placements)}")
-    bar = _progress(len(todo), options.progress)
+    bar = progress_bar(len(todo), options.progress)
     preparing, ready, editing, finishing = {}, deque(), {}, {}
     busy = [0] * count
     in_flight = 0
@@ -227,7 +227,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
     return placements
 
 
-def _progress(total: int, enabled: bool):
+def progress_bar(total: int, enabled: bool, unit: str = "item"):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="item", disable=not enabled, smoothing=0.1, dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, disable=not enabled, smoothing=0.1, dynamic_ncols=True)

@@ -1,23 +1,19 @@
 """The evaluation job on Ray: plan the shards, skip those already stored, fan the rest out to evaluator actors,
 then merge every shard into metrics.parquet and summary.parquet."""
-import io
 import time
 from collections import deque
 from dataclasses import dataclass
 
 import pandas as pd
 
-from cluster.driver import RunOptions, start_ray
+from cluster.driver import RESTARTS, RunOptions, progress_bar, start_ray
 from cluster.evaluation_plan import (EvalConfig, Shard, claim_evaluation, plan_shards, read_pairs,
                                      reference_jobs)
 from cluster.evaluation_summary import (METRICS_KEY, SUMMARY_KEY, read_rows, read_statistics, summarise,
                                         write_table)
-from cluster.evaluator import Evaluator, shard_keys
+from cluster.evaluator import Evaluator, stored_shards
 from cluster.manifest import MAX_ATTEMPTS
 from cluster.storage import open_store
-
-RESTARTS = 3  # restarts of a killed evaluator, and retries of its calls
-
 
 @dataclass(frozen=True)
 class EvalRun:
@@ -29,6 +25,7 @@ class EvalRun:
     metrics_key: str
     summary_key: str
     summary: pd.DataFrame
+    rows: pd.DataFrame  # metrics.parquet's content
 
     @property
     def items_per_second(self) -> float:
@@ -36,22 +33,10 @@ class EvalRun:
         return done / self.seconds if self.seconds else 0.0
 
 
-def _needs_work(store, shard: Shard) -> bool:
-    """Not stored yet, or stored with failures that a retry may fix (storage errors), fewer than MAX_ATTEMPTS times."""
-    rows_key, _ = shard_keys(shard.key)
-    if not store.exists(rows_key):
-        return True
-    rows = pd.read_parquet(io.BytesIO(store.get(rows_key)))
-    if rows.empty:  # a shard of reference recordings only
-        return False
-    attempts = int(store.get(f"{rows_key}.attempts").decode()) if store.exists(f"{rows_key}.attempts") else 1
-    return bool(rows["retryable"].fillna(False).astype(bool).any()) and attempts < MAX_ATTEMPTS
-
-
-def _count_attempt(store, shard: Shard) -> None:
-    rows_key, _ = shard_keys(shard.key)
-    previous = int(store.get(f"{rows_key}.attempts").decode()) if store.exists(f"{rows_key}.attempts") else 0
-    store.put(f"{rows_key}.attempts", str(previous + 1).encode(), create_only=False)
+def _needs_work(state: dict[str, tuple[int, bool]], shard: Shard) -> bool:
+    """Not stored yet, or stored with failures a retry may fix (storage errors) in fewer than MAX_ATTEMPTS runs."""
+    attempts, retry = state.get(shard.key, (0, False))
+    return attempts == 0 or (retry and attempts < MAX_ATTEMPTS)
 
 
 def run_evaluation(config: EvalConfig, model: str, options: RunOptions = RunOptions(), log=print,
@@ -63,20 +48,23 @@ def run_evaluation(config: EvalConfig, model: str, options: RunOptions = RunOpti
     pairs = read_pairs(config.pairs)
     references, reference_sets = reference_jobs(pairs)
     shards = plan_shards(pairs, references, config)
-    todo = [s for s in shards if _needs_work(store, s)]
+    state = stored_shards(store)
+    todo = [s for s in shards if _needs_work(state, s)]
     log(f"{len(pairs)} pairs and {len(references)} reference recordings in {len(shards)} shards; "
         f"{len(shards) - len(todo)} already done; {len(todo)} to do")
     if todo:
-        _execute(todo, config, model, options, store, log, evaluator_class)
-    rows = read_rows(store, shards)
-    summary = summarise(rows, read_statistics(store, shards), reference_sets, config)
+        _execute(todo, state, config, model, options, store, log, evaluator_class)
+        state = stored_shards(store)
+    rows = read_rows(store, shards, set(state))
+    summary = summarise(rows, read_statistics(store, shards, set(state)), reference_sets, config)
     metrics_key, summary_key = write_table(store, METRICS_KEY, rows), write_table(store, SUMMARY_KEY, summary)
     counts = {k: int(v) for k, v in rows["status"].value_counts().items()}
     return EvalRun(len(pairs), len(shards), len(shards) - len(todo), counts, time.perf_counter() - start,
-                   metrics_key, summary_key, summary)
+                   metrics_key, summary_key, summary, rows)
 
 
-def _execute(todo: list[Shard], config: EvalConfig, model: str, options: RunOptions, store, log, evaluator_class):
+def _execute(todo: list[Shard], state: dict, config: EvalConfig, model: str, options: RunOptions, store, log,
+             evaluator_class):
     ray = start_ray(options)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     count = min(len(todo), options.editors or max(1, cpus // options.threads))
@@ -85,15 +73,13 @@ def _execute(todo: list[Shard], config: EvalConfig, model: str, options: RunOpti
     workers = [actor.remote(model, config, options.threads) for _ in range(count)]
     log(f"{count} evaluator{'s' if count > 1 else ''}")
     queue, running, idle = deque(todo), {}, deque(range(count))
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(todo), unit="shard", disable=not options.progress, dynamic_ncols=True)
+    bar = progress_bar(len(todo), options.progress, unit="shard")
     try:
         while queue or running:
             while queue and idle:
                 shard, worker = queue.popleft(), idle.popleft()
-                _count_attempt(store, shard)
-                running[workers[worker].evaluate.remote(shard, store)] = (worker, shard)
+                attempt = state.get(shard.key, (0, False))[0] + 1
+                running[workers[worker].evaluate.remote(shard, store, attempt)] = (worker, shard)
             done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
                 worker, shard = running.pop(ref)

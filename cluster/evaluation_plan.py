@@ -1,16 +1,15 @@
 """An evaluation's plan: the pairs (from a table or a transfer run's manifest), the reference sets of FAD/KAD, and
 content-keyed shards, so a re-run finds the shards it already wrote."""
-import hashlib
 import io
 import json
 from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from cluster.catalogue import AUDIO_SUFFIXES, TABLE_SUFFIXES, child_uri
+from cluster.catalogue import AUDIO_SUFFIXES, TABLE_SUFFIXES, child_uri, read_table
 from cluster.manifest import MANIFEST
-from cluster.plan import FINGERPRINT
-from cluster.storage import StorageError, open_store, split_uri
+from cluster.plan import FINGERPRINT, claim_fingerprint, text_hash
+from cluster.storage import open_store
 
 EVAL_FOLDER = "_timbre_eval"  # configuration and shard results, at the evaluation's output prefix
 CONFIG_KEY = f"{EVAL_FOLDER}/evaluation.json"
@@ -42,20 +41,6 @@ class EvalConfig:
         return asdict(self)
 
 
-def _hash(*parts) -> str:
-    return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
-
-
-def _read_table(uri: str) -> pd.DataFrame:
-    store, key = split_uri(uri)
-    data = store.get(key)
-    try:
-        return pd.read_parquet(io.BytesIO(data)) if uri.lower().endswith(".parquet") else pd.read_csv(
-            io.BytesIO(data), keep_default_na=False)
-    except Exception as e:
-        raise StorageError(f"{uri}: not a readable table ({type(e).__name__}: {e})") from None
-
-
 def _resolve(uri: str, base: str) -> str:
     """A table's entry as a URI: absolute paths and s3:// URIs as given, others relative to the table's folder."""
     if not uri or uri.startswith(("s3://", "/")):
@@ -64,7 +49,7 @@ def _resolve(uri: str, base: str) -> str:
 
 
 def pairs_from_table(uri: str) -> pd.DataFrame:
-    table = _read_table(uri)
+    table = read_table(uri, keep_default_na=False)  # a prompt "NA" stays a prompt
     missing = [c for c in PAIR_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"{uri}: a pairs table needs columns {', '.join(PAIR_COLUMNS)}; missing {', '.join(missing)} "
@@ -107,7 +92,7 @@ def read_pairs(uri: str) -> pd.DataFrame:
     if frame.empty:
         raise ValueError(f"{uri}: no pairs to evaluate")
     missing = frame["item_id"] == ""
-    frame.loc[missing, "item_id"] = [_hash(r.source, r.output, r.target, r.method, r.setting)[:20]
+    frame.loc[missing, "item_id"] = [text_hash(r.source, r.output, r.target, r.method, r.setting)[:20]
                                      for r in frame[missing].itertuples()]
     duplicated = frame["item_id"][frame["item_id"].duplicated()].unique()
     if len(duplicated):
@@ -147,7 +132,7 @@ def plan_shards(pairs: pd.DataFrame, references: pd.DataFrame, config: EvalConfi
     shards = []
     for first in range(0, len(entries), config.shard_size):
         chunk = entries[first: first + config.shard_size]
-        key = _hash(settings, json.dumps(chunk, sort_keys=True, default=str))[:24]
+        key = text_hash(settings, json.dumps(chunk, sort_keys=True, default=str))[:24]
         shards.append(Shard(key, tuple(r for kind, r in chunk if kind == "pair"),
                             tuple(r for kind, r in chunk if kind == "reference")))
     return shards
@@ -155,13 +140,4 @@ def plan_shards(pairs: pd.DataFrame, references: pd.DataFrame, config: EvalConfi
 
 def claim_evaluation(store, config: EvalConfig) -> bool:
     """Record the configuration at the output prefix (True) or find the same one there (False: a resume)."""
-    text = json.dumps(config.fingerprint(), indent=2, sort_keys=True)
-    if store.put(CONFIG_KEY, text.encode()):
-        return True
-    found, wanted = json.loads(store.get(CONFIG_KEY)), json.loads(text)
-    if found != wanted:
-        differ = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
-        raise EvaluationConflict(f"{store.uri}/{CONFIG_KEY}: the output prefix holds an evaluation with another "
-                                 f"{', '.join(differ)}; use a new output prefix, or rerun the same one to resume it")
-    return False
-
+    return claim_fingerprint(store, CONFIG_KEY, config.fingerprint(), EvaluationConflict, "an evaluation")

@@ -17,24 +17,24 @@ SUMMARY_KEY = "summary.parquet"
 KAD_MAX_FRAMES = 10_000  # per side and group: KAD's O(N²) kernel sums stay minutes at most
 
 
-def read_rows(store, shards: list[Shard]) -> pd.DataFrame:
-    """Every item's row; the items of a shard that could not be evaluated (its evaluator kept dying) as failed."""
+def read_rows(store, shards: list[Shard], stored: set[str]) -> pd.DataFrame:
+    """Every item's row from the stored shards (keys in `stored`); the items of a shard that could not be evaluated
+    (its evaluator kept dying) as failed."""
     frames = []
     for shard in shards:
-        key = shard_keys(shard.key)[0]
-        if store.exists(key):
-            frames.append(pd.read_parquet(io.BytesIO(store.get(key))))
+        if shard.key in stored:
+            frames.append(pd.read_parquet(io.BytesIO(store.get(shard_keys(shard.key)[0]))))
         elif shard.pairs:
             frames.append(pd.DataFrame([failed_row(p, "its shard was not evaluated (the evaluator failed); a re-run "
                                                       "retries it", True) for p in shard.pairs]))
     return pd.concat(frames, ignore_index=True).sort_values("item_id", kind="stable").reset_index(drop=True)
 
 
-def read_statistics(store, shards: list[Shard]) -> dict[str, dict[str, tuple[GaussianStats, list]]]:
+def read_statistics(store, shards: list[Shard], stored: set[str]) -> dict[str, dict[str, tuple[GaussianStats, list]]]:
     """side ('out', 'ref') -> group -> (merged statistics, frame samples), over the stored shards."""
     merged = {"out": {}, "ref": {}}
     for shard in shards:
-        if not store.exists(shard_keys(shard.key)[1]):
+        if shard.key not in stored:
             continue
         with np.load(io.BytesIO(store.get(shard_keys(shard.key)[1]))) as data:
             for side in merged:

@@ -26,6 +26,23 @@ def shard_keys(key: str) -> tuple[str, str]:
     return f"{SHARDS}/{key}.parquet", f"{SHARDS}/{key}.npz"
 
 
+def attempt_marker(key: str, attempt: int, retry: bool) -> str:
+    """Written last, after rows and statistics: the shard's attempt count and whether a retry may fix it, in the
+    name, so one listing tells the driver every shard's state."""
+    return f"{SHARDS}/{key}.attempt-{attempt}.{'retry' if retry else 'done'}"
+
+
+def stored_shards(store) -> dict[str, tuple[int, bool]]:
+    """shard key -> (attempts, latest attempt left retryable failures), from one listing of the shards folder."""
+    state = {}
+    for entry in store.list(SHARDS):
+        key, _, rest = entry.key.rpartition("/")[2].partition(".attempt-")
+        number, _, outcome = rest.partition(".")
+        if number.isdigit() and int(number) > state.get(key, (0, False))[0]:
+            state[key] = (int(number), outcome == "retry")
+    return state
+
+
 def read_mono(uri: str, rate: int) -> np.ndarray:
     """A recording as a mono float32 wave at `rate` (channels averaged); AudioError or StorageError naming it."""
     store, key = split_uri(uri)
@@ -74,8 +91,9 @@ def _target_instrument(judges: Judges, pair: dict) -> int | None:
     return None if pair["target"].lower().endswith(AUDIO_SUFFIXES) else judges.instrument_of(pair["target"])
 
 
-def evaluate_shard(shard: Shard, judges: Judges, rate: int, config: EvalConfig, store) -> dict:
-    """Measure a shard and store it (rows and statistics, each written whole); returns its counts by status."""
+def evaluate_shard(shard: Shard, judges: Judges, rate: int, config: EvalConfig, store, attempt: int = 1) -> dict:
+    """Measure a shard and store it (rows, statistics, then its attempt marker, each written whole); returns its
+    counts by status."""
     groups = {side: _Groups(judges.embedder.dim, config.kad_frames_per_shard,
                             np.random.default_rng(int(shard.key[:8], 16) + (side == "ref")))
               for side in ("out", "ref")}
@@ -120,7 +138,8 @@ def evaluate_shard(shard: Shard, judges: Judges, rate: int, config: EvalConfig, 
     store.put(stats_key, buffer.getvalue(), create_only=False)
     table = io.BytesIO()
     pd.DataFrame(rows).to_parquet(table, index=False)
-    store.put(rows_key, table.getvalue(), create_only=False)  # written last: its presence marks the shard done
+    store.put(rows_key, table.getvalue(), create_only=False)
+    store.put(attempt_marker(shard.key, attempt, any(r["retryable"] for r in rows)), b"", create_only=False)
     return pd.Series([r["status"] for r in rows], dtype=object).value_counts().to_dict()
 
 
@@ -136,5 +155,5 @@ class Evaluator:
                              f"{config.model_id}")
         self.judges, self.rate, self.config = Judges.of(bundle), bundle.sample_rate, config
 
-    def evaluate(self, shard: Shard, store) -> dict:
-        return evaluate_shard(shard, self.judges, self.rate, self.config, store)
+    def evaluate(self, shard: Shard, store, attempt: int = 1) -> dict:
+        return evaluate_shard(shard, self.judges, self.rate, self.config, store, attempt)

@@ -18,7 +18,8 @@ class JobConflict(Exception):
     """The output prefix already belongs to a job with another configuration."""
 
 
-def _hash(*parts) -> str:
+def text_hash(*parts) -> str:
+    """sha256 hex of the parts joined by NUL: the one hash behind every content key."""
     return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
 
 
@@ -37,7 +38,7 @@ class Edit:
 
     @property
     def key(self) -> str:
-        return _hash(json.dumps(self.config(), sort_keys=True))[:12]
+        return text_hash(json.dumps(self.config(), sort_keys=True))[:12]
 
 
 @dataclass(frozen=True)
@@ -82,27 +83,32 @@ def plan_items(stems: Iterable[Stem], config: JobConfig) -> Iterator[Item]:
     for stem in stems:
         for e, edit in enumerate(config.edits):
             for seed in config.seeds:
-                yield Item(_hash(stem.uri, stem.version, edit.key, seed)[:20], stem, e, seed)
+                yield Item(text_hash(stem.uri, stem.version, edit.key, seed)[:20], stem, e, seed)
 
 
 def output_key(item: Item, config: JobConfig, content_hash: str) -> str:
     """`<relative path without suffix>.<edit name>.<16 hex>.<format>`, the hex keyed on the input's content, the
     model, the edit and the seed: the same work always lands on the same key."""
     edit = config.edits[item.edit]
-    key = _hash(content_hash, config.model_id, edit.key, item.seed)[:16]
+    key = text_hash(content_hash, config.model_id, edit.key, item.seed)[:16]
     stem = PurePosixPath(item.stem.relative)
     return str(stem.with_name(f"{stem.stem}.{edit.name}.{key}{OUTPUT_FORMATS[config.format]}"))
 
 
-def claim_output(store, config: JobConfig) -> bool:
-    """Write the job fingerprint at the output prefix (True), or find the same one there (False: a resume).
-    A different one raises JobConflict naming what differs."""
-    text = json.dumps(config.fingerprint(), indent=2, sort_keys=True)
-    if store.put(FINGERPRINT, text.encode()):
+def claim_fingerprint(store, key: str, fingerprint: dict, conflict: type[Exception], what: str) -> bool:
+    """Write a job's fingerprint at `key` (True), or find the same one there (False: a resume). A different one
+    raises `conflict` naming what differs."""
+    text = json.dumps(fingerprint, indent=2, sort_keys=True)
+    if store.put(key, text.encode()):
         return True
-    found, wanted = json.loads(store.get(FINGERPRINT)), json.loads(text)  # both through JSON: tuples become lists
+    found, wanted = json.loads(store.get(key)), json.loads(text)  # both through JSON: tuples become lists
     if found != wanted:
         differ = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
-        raise JobConflict(f"{store.uri}/{FINGERPRINT}: the output prefix holds a job with another {', '.join(differ)}; "
-                          "use a new output prefix, or rerun with the same configuration to resume it")
+        raise conflict(f"{store.uri}/{key}: the output prefix holds {what} with another {', '.join(differ)}; "
+                       "use a new output prefix, or rerun with the same configuration to resume it")
     return False
+
+
+def claim_output(store, config: JobConfig) -> bool:
+    """Claim the output prefix for a transfer job (see claim_fingerprint)."""
+    return claim_fingerprint(store, FINGERPRINT, config.fingerprint(), JobConflict, "a job")

@@ -130,7 +130,7 @@ def run(args) -> int:
                         shard_size=8, seed=args.seed)
     result = run_evaluation(config, args.model, RunOptions(editors=args.workers, progress=not args.no_progress))
     sections = write_tables(result.summary, out, args)
-    report = write_evaluation_report(str(out / "evaluation"), result.summary, args.model,
+    report = write_evaluation_report(str(out / "evaluation"), result.rows, result.summary, args.model,
                                      f"Benchmark of {args.model}", sections)
     print((out / "benchmark.md").read_text())
     print(f"report: {out / 'evaluation' / report}")

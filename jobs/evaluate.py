@@ -39,7 +39,8 @@ def run(args) -> int:
                                                                progress=not args.no_progress))
     except (EvaluationConflict, StorageError, ClusterError, ValueError) as e:
         raise ConfigError(str(e)) from None
-    report = write_evaluation_report(config.output, result.summary, args.model, f"Evaluation of {args.pairs}")
+    report = write_evaluation_report(config.output, result.rows, result.summary, args.model,
+                                     f"Evaluation of {args.pairs}")
     counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items()))
     print(f"done: {result.items} items ({counts}) in {result.shards} shards, {result.shards_done_before} done before; "
           f"{result.items_per_second:.2f} items/s over {result.seconds:.0f} s")
@@ -48,19 +49,13 @@ def run(args) -> int:
     return 0
 
 
-def write_evaluation_report(output: str, summary, model: str, title: str, sections: tuple = ()) -> str:
+def write_evaluation_report(output: str, rows, summary, model: str, title: str, sections: tuple = ()) -> str:
     """The HTML report beside an evaluation's tables, with the judging bundle's MI curve when it has one."""
-    import io
-
-    import pandas as pd
-
-    from cluster.evaluation_summary import METRICS_KEY
     from cluster.storage import open_store
     from jobs.report import write_report
     from timbre.models.bundle import bundle_folder
 
     store = open_store(output)
-    rows = pd.read_parquet(io.BytesIO(store.get(METRICS_KEY)))
     folder = bundle_folder(model)
     mi = folder / "mi.png" if folder else None
     return write_report(store, rows, summary, title, sections, mi.read_bytes() if mi and mi.is_file() else None)

@@ -94,6 +94,15 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(samples, rate_in, rate_out, quality="VHQ").astype(np.float32, copy=False)
 
 
+def resample_waves(waves, rate_in: int, rate_out: int):
+    """resample() for a (B, S) torch tensor of mono waves; the same tensor when the rates match."""
+    import torch
+
+    if rate_in == rate_out:
+        return waves
+    return torch.from_numpy(np.ascontiguousarray(resample(waves.cpu().numpy().T, rate_in, rate_out).T))
+
+
 def fit_length(samples: np.ndarray, frames: int) -> np.ndarray:
     """Trim or zero-pad along the first axis ((frames,) or (frames, channels)) to exactly `frames`."""
     if samples.shape[0] >= frames:

@@ -9,7 +9,7 @@ import torch
 
 from cluster.evaluation_plan import EvalConfig, EvaluationConflict, claim_evaluation, plan_shards, read_pairs, reference_jobs
 from cluster.evaluation_summary import read_rows, read_statistics, summarise
-from cluster.evaluator import Evaluator
+from cluster.evaluator import Evaluator, stored_shards
 from cluster.storage import LocalStore
 from timbre.audio import Audio, encode_audio
 from timbre.corpus.dataset import SAMPLE_RATE, stem_example
@@ -54,8 +54,9 @@ def _run_plainly(config, store):
     evaluator = Evaluator("debug", config)
     for shard in shards:
         evaluator.evaluate(shard, store)
-    rows = read_rows(store, shards)
-    return rows, summarise(rows, read_statistics(store, shards), used, config), shards
+    stored = set(stored_shards(store))
+    rows = read_rows(store, shards, stored)
+    return rows, summarise(rows, read_statistics(store, shards, stored), used, config), shards
 
 
 def _value(summary, method, metric):

@@ -10,7 +10,7 @@ import pytest
 
 from cluster.evaluation_plan import EvalConfig, plan_shards, read_pairs, reference_jobs
 from cluster.evaluation_summary import read_rows, read_statistics, summarise
-from cluster.evaluator import Evaluator
+from cluster.evaluator import Evaluator, stored_shards
 from cluster.storage import LocalStore
 from jobs.benchmark_tables import markdown, markdown_html, pick_setting, table
 from jobs.report import pick_items, write_report
@@ -39,8 +39,9 @@ def _evaluated(tmp_path):
     evaluator = Evaluator("debug", config)
     for shard in shards:
         evaluator.evaluate(shard, out)
-    rows = read_rows(out, shards)
-    return out, rows, summarise(rows, read_statistics(out, shards), used, config), seconds
+    stored = set(stored_shards(out))
+    rows = read_rows(out, shards, stored)
+    return out, rows, summarise(rows, read_statistics(out, shards, stored), used, config), seconds
 
 
 def test_items_are_picked_from_every_method_in_turn():

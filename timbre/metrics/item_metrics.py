@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from timbre.audio import resample
+from timbre.audio import resample_waves
 from timbre.metrics.chroma import chroma_similarity
 from timbre.metrics.dpd import dynamic_pitch_distance
 from timbre.metrics.embedding_frames import embedding_frames
@@ -98,16 +98,14 @@ def evaluate_pair(judges: Judges, pair: Pair) -> ItemResult:
         if judges.classifier is None or pair.target_instrument is None:
             reasons.append("accuracy: no classifier" if judges.classifier is None else "accuracy: target names no known instrument")
         else:
-            judged = at_rate(output, rate, judges.classifier_rate)
-            predicted = int(judges.classifier(judged[None]).argmax(-1)[0])
+            judged = resample_waves(output[None], rate, judges.classifier_rate)
+            predicted = int(judges.classifier(judged).argmax(-1)[0])
             values["predicted"] = judges.instruments[predicted]
             values["correct"] = float(predicted == pair.target_instrument)
     if problems["source"] is None and output_ok:
         source = torch.from_numpy(np.ascontiguousarray(pair.source, dtype=np.float32))
-        contours = pitch_contour(torch.stack(_same_length(source, output)), rate)
-        source_contour = type(contours)(contours.hz[:1], contours.confidence[:1])
-        output_contour = type(contours)(contours.hz[1:], contours.confidence[1:])
-        distance = dynamic_pitch_distance(source_contour, output_contour)
+        contours = pitch_contour(torch.stack(_same_length(source, output)), rate)  # both in one PESTO call
+        distance = dynamic_pitch_distance(contours[0], contours[1])
         values.update(dpd_cents=distance.cents, dpd_pitch_class_cents=distance.pitch_class_cents,
                       within_50_cents=distance.within_50_cents, voiced_kept=distance.voiced_kept)
         if distance.reason:
@@ -125,10 +123,3 @@ def _same_length(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Both waves zero-padded to the longer one (an edit may come back a few samples longer or shorter)."""
     n = max(a.shape[-1], b.shape[-1])
     return torch.nn.functional.pad(a, (0, n - a.shape[-1])), torch.nn.functional.pad(b, (0, n - b.shape[-1]))
-
-
-def at_rate(wave: Tensor, rate: int, wanted: int) -> Tensor:
-    """A mono wave resampled to `wanted` Hz."""
-    if rate == wanted:
-        return wave
-    return torch.from_numpy(resample(wave.numpy()[:, None], rate, wanted)[:, 0].copy())

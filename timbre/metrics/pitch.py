@@ -19,6 +19,10 @@ class Contour:
     def voiced(self) -> Tensor:
         return self.confidence > VOICED
 
+    def __getitem__(self, item: int) -> "Contour":
+        """Item `item` alone, as a (1, frames) contour."""
+        return Contour(self.hz[item: item + 1], self.confidence[item: item + 1])
+
 
 def pitch_contour(wave: Tensor, sample_rate: int) -> Contour:
     """PESTO (Riou et al. 2023) on (B, S) mono waves; its weights ship in its wheel, nothing is fetched."""

@@ -1,19 +1,16 @@
 """CLAP similarity (MI-guided inpainting §4.5.1) and instrument top-1 accuracy (Diff-TONE §4) of edited audio."""
 from collections.abc import Callable
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from timbre.audio import resample
+from timbre.audio import resample_waves
 from timbre.models.protocols import Conditioner
 
 
 def embed_audio_at(embedder: Conditioner, waves: Tensor, sample_rate: int) -> Tensor:
     """(B, S) mono waves at `sample_rate` -> (B, dim) embeddings, resampled to the embedder's rate first."""
-    if sample_rate != embedder.sample_rate:
-        waves = torch.from_numpy(resample(waves.cpu().numpy().T, sample_rate, embedder.sample_rate).T.copy())
-    return embedder.embed_audio(waves.float())
+    return embedder.embed_audio(resample_waves(waves, sample_rate, embedder.sample_rate).float())
 
 
 def clap_similarity(output_embeddings: Tensor, target_embeddings: Tensor) -> Tensor:
