@@ -9,6 +9,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
 from timbre.errors import ModelError
+from timbre.models.weights import check_state
 from timbre.models.debug import (FrameCodec, FrameCodecConfig, HashConditioner, HashConditionerConfig,
                                  PooledClassifier, PooledClassifierConfig)
 from timbre.models.audio_classifier import AudioClassifier, AudioClassifierConfig
@@ -16,6 +17,7 @@ from timbre.models.codec import SpectralCodec, SpectralCodecConfig
 from timbre.models.conditioner import ContrastiveConditioner, ContrastiveConditionerConfig
 from timbre.models.dit import DiT, DiTConfig
 from timbre.models.latent_classifier import ConvLatentClassifier, LatentClassifierConfig
+from timbre.models.music2latent_codec import Music2LatentCodec, Music2LatentConfig
 
 COMPONENT_FORMAT = "timbre-component/1"
 # kind -> (module class, config class); an explicit registry, never a class name looked up from a string
@@ -26,6 +28,7 @@ KINDS: dict[str, tuple[type[nn.Module], type]] = {
     DiT.kind: (DiT, DiTConfig),
     FrameCodec.kind: (FrameCodec, FrameCodecConfig),
     HashConditioner.kind: (HashConditioner, HashConditionerConfig),
+    Music2LatentCodec.kind: (Music2LatentCodec, Music2LatentConfig),
     PooledClassifier.kind: (PooledClassifier, PooledClassifierConfig),
     SpectralCodec.kind: (SpectralCodec, SpectralCodecConfig),
 }
@@ -68,22 +71,8 @@ def load_component(path: Path) -> nn.Module:
     except (KeyError, TypeError, ValueError) as e:
         raise ModelError(f"{path}: bad {kind} config ({e})") from None
     module = module_cls(config)
-    state = load_file(str(path))
-    expected = module.state_dict()
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-             if k in state and state[k].shape != v.shape]
-    if missing or unexpected or wrong:
-        details = "; ".join(f"{label} {_listing(items)}" for label, items in
-                            (("missing", missing), ("unexpected", unexpected), ("shape", wrong)) if items)
-        raise ModelError(f"{path}: weights do not match the {kind} config ({details})")
-    module.load_state_dict(state)
+    check_state(module, load_file(str(path)), str(path), kind)
     return module.eval()
-
-
-def _listing(items: list[str], limit: int = 3) -> str:
-    more = f" and {len(items) - limit} more" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
