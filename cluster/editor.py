@@ -12,8 +12,9 @@ from cluster.plan import JobConfig
 from cluster.storage import split_uri
 from timbre.audio import Audio, decode_audio
 from timbre.batch_edit import Clip, edit_clips
-from timbre.models.bundle import bundle_fingerprint, load_bundle
-from timbre.transfer import audio_condition, text_condition
+from cluster.model_store import load_model
+from timbre.models.bundle import bundle_fingerprint
+from timbre.transfer import audio_condition, source_condition, text_condition
 
 Result = tuple[np.ndarray | None, dict]  # the edited wave (None when the clip failed) and its facts
 
@@ -24,7 +25,7 @@ class Editor:
     def __init__(self, model: str, config: JobConfig, threads: int | None = None):
         if threads:
             torch.set_num_threads(threads)
-        bundle = load_bundle(model)
+        bundle = load_model(model)
         found = bundle_fingerprint(bundle)
         if found != config.model_id:
             raise ValueError(f"model {model} is {found}, but the job was planned for {config.model_id}")
@@ -46,7 +47,7 @@ class Editor:
             target = edit.target
             if target.lower().endswith(AUDIO_SUFFIXES):
                 store, key = split_uri(target)
-                self.targets[edit.name] = audio_condition(self.bundle, decode_audio(store.get(key), target))
+                self.targets[edit.name] = audio_condition(self.bundle, decode_audio(store.get(key), target), target)
             else:
                 self.targets[edit.name] = text_condition(self.bundle, target)
         return self.targets[edit.name]
@@ -56,7 +57,7 @@ class Editor:
         edit = self.config.edits[edit_index]
         target = self._target(edit)
         rate = self.bundle.sample_rate
-        clips = [Clip(i, w, target, audio_condition(self.bundle, Audio(np.ascontiguousarray(w.T), rate)))
+        clips = [Clip(i, w, target, source_condition(self.bundle, Audio(np.ascontiguousarray(w.T), rate)))
                  for i, w in zip(ids, waves)]
         return [(edited.astype(np.float32), {"windows": info["windows"]})
                 for edited, info in edit_clips(self.bundle, clips, edit.spec, seed, edit.space, self.config.windows)]

@@ -15,7 +15,8 @@ from timbre.errors import AudioError
 from timbre.metrics.embedding_frames import embedding_frames
 from timbre.metrics.fad import GaussianStats
 from timbre.metrics.item_metrics import METRICS, Judges, Pair, evaluate_pair
-from timbre.models.bundle import bundle_fingerprint, load_bundle
+from cluster.model_store import load_model
+from timbre.models.bundle import bundle_fingerprint
 
 MAX_SECONDS = 900.0  # longer recordings are refused (a 15-minute stem is not a stem)
 GROUP_SEPARATOR = "\t"
@@ -149,7 +150,7 @@ class Evaluator:
     def __init__(self, model: str, config: EvalConfig, threads: int | None = None):
         if threads:
             torch.set_num_threads(threads)
-        bundle = load_bundle(model)
+        bundle = load_model(model)
         if bundle_fingerprint(bundle) != config.model_id:
             raise ValueError(f"model {model} is {bundle_fingerprint(bundle)}, but the evaluation was planned for "
                              f"{config.model_id}")

@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("benchmark", help="the papers' tables on the testbed", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--model", default="default", help="bundle name or folder (default: default)")
+    p.add_argument("--model", default="default", help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--items", type=int, default=24, help="held-out melodies, and generations for Diff-TONE")
     p.add_argument("--seconds", type=float, default=4.0, help="length of each item")
     p.add_argument("--steps", type=int, default=16, help="sampling steps")
@@ -69,9 +69,9 @@ def produce_edits(args, out: Path, log=print) -> pd.DataFrame:
     from timbre.analysis.diff_tone_check import diff_tone_generations
     from timbre.analysis.edit_quality import held_out_items, run_edits
     from timbre.edits import EditSpec, SamplerConfig
-    from timbre.models.bundle import load_bundle
+    from cluster.model_store import load_model
 
-    bundle = load_bundle(args.model)
+    bundle = load_model(args.model)
     _write = _writer(bundle.sample_rate)
     names = bundle.instruments
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
@@ -112,7 +112,8 @@ def run(args) -> int:
     from cluster.driver import RunOptions
     from cluster.evaluation_driver import run_evaluation
     from cluster.evaluation_plan import EvalConfig
-    from timbre.models.bundle import bundle_fingerprint, load_bundle
+    from cluster.model_store import load_model
+    from timbre.models.bundle import bundle_fingerprint
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,7 +127,7 @@ def run(args) -> int:
     if not (out / "pairs.csv").exists():  # edits are deterministic: a re-run reuses them and resumes the evaluation
         produce_edits(args, out)
         recorded.write_text(json.dumps(edits, indent=2) + "\n")
-    config = EvalConfig(str(out / "pairs.csv"), str(out / "evaluation"), bundle_fingerprint(load_bundle(args.model)),
+    config = EvalConfig(str(out / "pairs.csv"), str(out / "evaluation"), bundle_fingerprint(load_model(args.model)),
                         shard_size=8, seed=args.seed)
     result = run_evaluation(config, args.model, RunOptions(editors=args.workers, progress=not args.no_progress))
     sections = write_tables(result.summary, out, args)

@@ -8,7 +8,7 @@ from pathlib import Path
 from timbre.audio import FORMATS, decode_audio, encode_audio
 from timbre.edits import METHODS, EditSpec, SamplerConfig, param_names
 from timbre.errors import AudioError, ConfigError
-from timbre.models.bundle import load_bundle
+from cluster.model_store import load_model
 from timbre.transfer import audio_condition, text_condition, transfer_audio
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
     p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
     p.add_argument("--model", default="default",
-                   help="model bundle: a built-in name (default, debug) or a bundle folder")
+                   help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix")
     p.set_defaults(run=run)
 
 
@@ -66,7 +66,7 @@ def read_audio(path: str):
 def target_condition(bundle, target: str):
     """A reference recording when TARGET names a file, else a text prompt."""
     if Path(target).is_file():
-        return audio_condition(bundle, read_audio(target)[0]), f"recording {target}"
+        return audio_condition(bundle, read_audio(target)[0], target), f"recording {target}"
     if target.lower().endswith(AUDIO_SUFFIXES):
         raise AudioError(target, "reference recording not found")
     return text_condition(bundle, target), f"prompt {target!r}"
@@ -92,7 +92,7 @@ def run(args) -> int:
     if not out.parent.is_dir():
         raise ConfigError(f"output folder does not exist: {out.parent}")
     audio, data = read_audio(args.input)
-    bundle = load_bundle(args.model)
+    bundle = load_model(args.model)
     target, target_desc = target_condition(bundle, args.to)
     source = text_condition(bundle, args.source) if args.source else None
     item_id = hashlib.sha256(data).hexdigest()[:16]

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pairs", metavar="PAIRS", help="pairs table (.parquet/.csv) or a transfer run's output prefix")
     p.add_argument("--out", metavar="DST", required=True, help="output folder or s3:// prefix")
-    p.add_argument("--model", default="default", help="bundle whose conditioner and classifier judge (default: default)")
+    p.add_argument("--model", default="default", help="bundle (name, folder or s3:// prefix) whose embedder and classifier judge (default: default)")
     p.add_argument("--shard-size", type=int, default=32, help="items per shard")
     p.add_argument("--seed", type=int, default=0, help="bootstrap and KAD sampling seed")
     p.add_argument("--address", default=None, help="join this Ray cluster (default: RAY_ADDRESS, else a local one)")
@@ -30,10 +30,11 @@ def run(args) -> int:
     from cluster.evaluation_plan import EvalConfig, EvaluationConflict
     from cluster.evaluation_summary import wide_table
     from cluster.storage import StorageError
-    from timbre.models.bundle import bundle_fingerprint, load_bundle
+    from cluster.model_store import load_model
+    from timbre.models.bundle import bundle_fingerprint
 
     try:
-        config = EvalConfig(args.pairs, args.out, bundle_fingerprint(load_bundle(args.model)), args.shard_size,
+        config = EvalConfig(args.pairs, args.out, bundle_fingerprint(load_model(args.model)), args.shard_size,
                             seed=args.seed)
         result = run_evaluation(config, args.model, RunOptions(address=args.address, editors=args.workers,
                                                                progress=not args.no_progress))

@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--cfg", type=float, default=DEFAULTS.cfg, help="guidance scale")
     p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
     p.add_argument("--seed", type=int, action="append", default=None, help="seed (repeat for several)")
-    p.add_argument("--model", default=None, help="bundle name or folder (default: default)")
+    p.add_argument("--model", default=None, help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
     p.add_argument("--window", type=float, default=WindowConfig.seconds, help="model window in seconds")
     p.add_argument("--address", default=None,
@@ -77,7 +77,8 @@ def _slug(target: str) -> str:
 def job_from_args(args):
     """(JobConfig, model) from the flags or the YAML spec."""
     from cluster.plan import Edit, JobConfig
-    from timbre.models.bundle import bundle_fingerprint, load_bundle
+    from cluster.model_store import load_model
+    from timbre.models.bundle import bundle_fingerprint
 
     spec = {}
     if args.spec:
@@ -96,7 +97,7 @@ def job_from_args(args):
     seeds = tuple(args.seed or spec.get("seeds", [0]))
     windows = WindowConfig(seconds=float(spec.get("window", args.window)))
     try:
-        config = JobConfig(source, output, bundle_fingerprint(load_bundle(model)), edits, seeds,
+        config = JobConfig(source, output, bundle_fingerprint(load_model(model)), edits, seeds,
                            args.format or spec.get("format", "wav"), windows)
     except ValueError as e:
         raise ConfigError(str(e)) from None

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from timbre.conditions import Cond, cat_conds, cond_to, expand_cond
 from timbre.edits import EditBatch, EditSpec
 from timbre.errors import ConfigError
 from timbre.models.bundle import ModelBundle
@@ -38,8 +39,8 @@ class Clip:
 
     item_id: str
     waves: np.ndarray  # (channels, samples) float32 at the bundle's rate
-    target: Tensor  # (1, dim) target condition
-    source: Tensor | None = None  # (1, dim) source condition; None: the null condition
+    target: Cond  # one item's target condition (batch 1)
+    source: Cond | None = None  # one item's source condition; None: the null condition
 
     def __post_init__(self):
         if self.waves.ndim != 2 or self.waves.shape[0] == 0 or self.waves.shape[1] == 0:
@@ -92,10 +93,10 @@ def edit_clips(bundle: ModelBundle, clips: list[Clip], spec: EditSpec, seed: int
             for row, e in enumerate(chunk):
                 waves[row, : e.size] = clips[e.clip].waves[e.channel, e.start: e.start + e.size]
             sources = [clips[e.clip].source for e in chunk]
-            source = None if all(s is None for s in sources) else torch.cat(
-                [bundle.null_cond.reshape(1, -1) if s is None else s.to(device) for s in sources])
+            source = None if all(s is None for s in sources) else cat_conds(
+                [expand_cond(bundle.null_cond, 1) if s is None else cond_to(s, device) for s in sources])
             ids = tuple(e.noise_id for e in chunk)
-            targets = torch.cat([clips[e.clip].target.to(device) for e in chunk])
+            targets = cat_conds([cond_to(clips[e.clip].target, device) for e in chunk])
             batch = EditBatch(bundle.codec.encode(torch.from_numpy(waves).to(device)), targets, source,
                               item_generators(seed, ids), ids)
             result = spec.run(model, batch)

@@ -40,3 +40,24 @@ def select_cond(use_b: Tensor, a: Cond, b: Cond) -> Cond:
         return torch.where(mask, b, a)
     return {k: select_cond(use_b, a[k], b[k]) for k in a}
 
+
+
+def cat_conds(conds: list[Cond]) -> Cond:
+    """Stack condition batches along the batch axis, in order."""
+    if isinstance(conds[0], Tensor):
+        return torch.cat(conds)
+    return {k: torch.cat([c[k] for c in conds]) for k in conds[0]}
+
+
+def cond_to(cond: Cond, device) -> Cond:
+    """The condition on `device`."""
+    if isinstance(cond, Tensor):
+        return cond.to(device)
+    return {k: v.to(device) for k, v in cond.items()}
+
+
+def cond_tensors(cond: Cond, name: str) -> dict[str, Tensor]:
+    """The condition's tensors by name (`name` alone for a tensor, `name.key` for a mapping's entries)."""
+    if isinstance(cond, Tensor):
+        return {name: cond}
+    return {f"{name}.{k}": v for k, v in sorted(cond.items())}

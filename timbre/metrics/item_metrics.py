@@ -31,8 +31,8 @@ class Judges:
 
     @classmethod
     def of(cls, bundle) -> "Judges":
-        """A bundle's conditioner and audio classifier (LAION-CLAP plugs in as the embedder once given)."""
-        return cls(bundle.conditioner, bundle.audio_classifier, bundle.sample_rate, tuple(bundle.instruments))
+        """A bundle's audio embedder (its LAION-CLAP when named, else its conditioner) and audio classifier."""
+        return cls(bundle.judge_embedder, bundle.audio_classifier, bundle.sample_rate, tuple(bundle.instruments))
 
     def instrument_of(self, target: str) -> int | None:
         """The instrument a text target names (a whole word of it), if exactly one known instrument is named."""

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from timbre.conditions import Cond, cond_tensors, cond_to
 from timbre.denoisers import Denoiser, EDMPrecond
 from timbre.edits.base import EditModel
 from timbre.errors import ModelError
@@ -27,13 +28,14 @@ class ModelBundle:
     codec: Codec
     denoiser: Denoiser  # conditional denoiser D(x, sigma, cond)
     conditioner: Conditioner
-    null_cond: Tensor  # (dim,) the dropped condition
+    null_cond: Cond  # the dropped condition, one item
     instruments: tuple[str, ...]  # classifier labels
     latent_classifier: LatentClassifier | None = None
     channel_ranking: Tensor | None = None  # raw channels, most instrument-informative first (the paper's ranking)
     channel_basis: Tensor | None = None  # (C, C) orthogonal timbre basis, column j = direction j
     basis_ranking: Tensor | None = None  # basis directions, most timbre- and least pitch-informative first
     audio_classifier: Callable[[Tensor], Tensor] | None = None  # (B, S) waves -> logits; evaluation's judge
+    embedder: Conditioner | None = None  # evaluation's audio embedder (LAION-CLAP); None: the conditioner
     provenance: Mapping[str, Any] = field(default_factory=dict)  # corpus seed, training metrics, versions
 
     @property
@@ -48,7 +50,17 @@ class ModelBundle:
 
     @property
     def device(self) -> torch.device:
-        return self.null_cond.device
+        return next(iter(cond_tensors(self.null_cond, "null_cond").values())).device
+
+    @property
+    def judge_embedder(self) -> Conditioner:
+        """The audio embedder evaluation listens with: the bundle's embedder, else its conditioner when that embeds
+        audio; ModelError naming the bundle otherwise."""
+        embedder = self.embedder if self.embedder is not None else self.conditioner
+        if not callable(getattr(embedder, "embed_audio", None)):
+            raise ModelError(f"bundle {self.name} has no audio embedder for evaluation: name one (LAION-CLAP) "
+                             "under \"embedder\" in its bundle.json")
+        return embedder
 
     def to(self, device: str | torch.device) -> "ModelBundle":
         """The bundle with every model and tensor on `device` (modules move in place, as torch's `to` does)."""
@@ -56,9 +68,9 @@ class ModelBundle:
             return part.to(device) if hasattr(part, "to") else part
 
         return replace(self, codec=move(self.codec), denoiser=replace(self.denoiser, net=move(self.denoiser.net)),
-                       conditioner=move(self.conditioner), null_cond=self.null_cond.to(device),
+                       conditioner=move(self.conditioner), null_cond=cond_to(self.null_cond, device),
                        latent_classifier=move(self.latent_classifier), channel_basis=move(self.channel_basis),
-                       audio_classifier=move(self.audio_classifier))
+                       audio_classifier=move(self.audio_classifier), embedder=move(self.embedder))
 
     def edit_model(self, space: str | None = None) -> EditModel:
         """The engine's view; `space` picks MI-inpaint's split: "raw", "basis", or None for the first available."""
@@ -130,10 +142,18 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def load_bundle_folder(folder: Path) -> ModelBundle:
-    """Load a bundle written by save_bundle; every error names the file at fault."""
+    """Load a bundle folder: one written by save_bundle, or a description of pretrained parts (its manifest's
+    "architecture", docs/models.md); every error names the file at fault."""
     folder = Path(folder)
     manifest = read_manifest(folder)
-    parts = {p: load_component(folder / f"{p}.safetensors") for p in manifest.get("components", [])}
+    architecture = manifest.get("architecture", "timbre")
+    if architecture == "stable-audio-open":
+        from timbre.models.stable_audio_bundle import load_stable_audio_bundle
+
+        return load_stable_audio_bundle(folder, manifest)
+    if architecture != "timbre":
+        raise ModelError(f"{folder / MANIFEST}: unknown architecture {architecture!r}; known: timbre, stable-audio-open")
+    parts = load_components(folder, manifest)
     for required in ("codec", "denoiser", "conditioner"):
         if required not in parts:
             raise ModelError(f"{folder / MANIFEST}: lists no {required}")
@@ -146,6 +166,11 @@ def load_bundle_folder(folder: Path) -> ModelBundle:
                        instruments=tuple(manifest["instruments"]), latent_classifier=parts.get("latent_classifier"),
                        audio_classifier=parts.get("audio_classifier"),
                        **{k: analysis.get(k) for k in ANALYSIS_TENSORS}, provenance=manifest.get("provenance", {}))
+
+
+def load_components(folder: Path, manifest: dict[str, Any]) -> dict[str, torch.nn.Module]:
+    """The timbre components the manifest lists, each from `<name>.safetensors` beside it."""
+    return {p: load_component(folder / f"{p}.safetensors") for p in manifest.get("components", [])}
 
 
 DEFAULT_FOLDER = Path(__file__).parent / "default"  # trained by `make train-default`, committed with the code
@@ -189,7 +214,10 @@ def bundle_fingerprint(bundle: ModelBundle) -> str:
                "conditioner": bundle.conditioner}
     tensors = {f"{name}.{key}": value for name, module in modules.items() if isinstance(module, torch.nn.Module)
                for key, value in module.state_dict().items()}
-    tensors.update({key: getattr(bundle, key) for key in ("null_cond", *ANALYSIS_TENSORS) if getattr(bundle, key) is not None})
+    tensors.update(cond_tensors(bundle.null_cond, "null_cond"))
+    tensors.update({key: getattr(bundle, key) for key in ANALYSIS_TENSORS if getattr(bundle, key) is not None})
+    if isinstance(bundle.embedder, torch.nn.Module):  # the judge, when it is not the conditioner
+        tensors.update({f"embedder.{k}": v for k, v in bundle.embedder.state_dict().items()})
     for key in sorted(tensors):
         digest.update(key.encode())
         digest.update(tensors[key].detach().cpu().contiguous().float().numpy().tobytes())
