@@ -37,6 +37,8 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=DEFAULTS.steps, help="sampling steps on the EDM grid")
     p.add_argument("--cfg", type=float, default=DEFAULTS.cfg, help="classifier-free guidance scale while generating")
     p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
+    p.add_argument("--sigma-max", type=float, default=DEFAULTS.sigma_max,
+                   help="top of the noise grid (default 80, EDM's; Stable Audio Open's scheduler uses 500)")
     p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
     p.add_argument("--model", default="default",
                    help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix")
@@ -51,7 +53,8 @@ def build_spec(args) -> EditSpec:
         raise ConfigError(f"{', '.join(stray)} does not apply to --method {args.method}")
     if args.space is not None and args.method != "mi-inpaint":
         raise ConfigError(f"--space does not apply to --method {args.method}")
-    return EditSpec.build(args.method, SamplerConfig(steps=args.steps, cfg=args.cfg, solver=args.solver), **given)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, solver=args.solver, sigma_max=args.sigma_max)
+    return EditSpec.build(args.method, sampler, **given)
 
 
 def read_audio(path: str):

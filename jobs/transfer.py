@@ -19,7 +19,7 @@ from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig
 from timbre.errors import ConfigError
 
-SAMPLER_KEYS = ("steps", "cfg", "solver")
+SAMPLER_KEYS = ("steps", "cfg", "solver", "sigma_min", "sigma_max", "rho")
 DEFAULTS = SamplerConfig()
 
 
@@ -38,6 +38,8 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=DEFAULTS.steps, help="sampling steps")
     p.add_argument("--cfg", type=float, default=DEFAULTS.cfg, help="guidance scale")
     p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
+    p.add_argument("--sigma-max", type=float, default=DEFAULTS.sigma_max,
+                   help="top of the noise grid (default 80, EDM's; Stable Audio Open's scheduler uses 500)")
     p.add_argument("--seed", type=int, action="append", default=None, help="seed (repeat for several)")
     p.add_argument("--model", default=None, help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
