@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from timbre.conditions import Cond, cat_conds, cond_to, expand_cond
 from timbre.edits import EditBatch, EditSpec

@@ -4,7 +4,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from timbre.audio import Audio, clipped_count, fit_length, resample
 from timbre.batch_edit import Clip, WindowConfig, edit_clips

@@ -31,3 +31,12 @@ def bucket(s3_env, request):
     name = "t-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:50].strip("-")
     s3_client().create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def fresh_ray():
+    """Ray started inside the test, so its workers inherit the test endpoint from the environment."""
+    ray = pytest.importorskip("ray")
+    ray.shutdown()
+    yield
+    ray.shutdown()

@@ -15,14 +15,6 @@ from timbre.models.debug import HashConditioner, HashConditionerConfig
 from timbre.models.stable_audio import save_tiny_stable_audio
 
 
-@pytest.fixture
-def fresh_ray():
-    ray = pytest.importorskip("ray")
-    ray.shutdown()
-    yield
-    ray.shutdown()
-
-
 @pytest.mark.slow
 def test_transfer_and_evaluate_on_stable_audio_from_s3(tmp_path, bucket, fresh_ray, capsys, monkeypatch):
     monkeypatch.setenv("TIMBRE_MODEL_CACHE", str(tmp_path / "cache"))

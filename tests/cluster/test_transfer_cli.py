@@ -11,15 +11,6 @@ from jobs.cli import main
 from timbre.audio import Audio, encode_audio
 
 
-@pytest.fixture
-def fresh_ray():
-    """Ray started inside the test, so its workers inherit the test endpoint from the environment."""
-    ray = pytest.importorskip("ray")
-    ray.shutdown()
-    yield
-    ray.shutdown()
-
-
 @pytest.mark.slow
 def test_transfer_from_s3_to_s3_then_resume_and_refuse_another_job(bucket, fresh_ray, capsys):
     source = S3Store(bucket, "stems")

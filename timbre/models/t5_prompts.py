@@ -1,6 +1,6 @@
 """Stable Audio Open's prompt conditioning: T5 encoder states through the projection model, padding masked out."""
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from timbre.conditions import Cond
 
