@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	# Pin torch first: an unpinned torch pulls a multi-GB CUDA build (../shared/PLATFORM.md).
 	$(PY) -m pip install -q "$(TORCH_PIN)"
 	$(PY) -m pip install -q -e ".[test]"
+	# LAION-CLAP without its declared dependencies: it pins numpy<2 and pulls training-only packages; the parts its
+	# model code imports are in pyproject.toml, and timbre/models/laion_clap_embedder.py contains the rest.
+	$(PY) -m pip install -q --no-deps "laion-clap==1.1.7"
 	# pesto-pitch pulls torchaudio 2.11, a CUDA build whose native libraries fail on CPU torch; without them it
 	# runs in pure-Python mode (../shared/PLATFORM.md). Only removed where the import fails.
 	$(PY) -c "import torchaudio" 2>/dev/null || rm -f $(VENV)/lib/python*/site-packages/torchaudio/lib/*.abi3.so

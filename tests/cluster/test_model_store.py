@@ -101,3 +101,23 @@ def test_an_empty_prefix_or_one_without_a_manifest_is_named(bucket, cache):
 
 def test_names_and_folders_pass_through(tmp_path):
     assert local_model("default") == "default" and local_model(str(tmp_path)) == str(tmp_path)
+
+
+@torch.no_grad()
+def test_a_stable_audio_bundle_with_the_laion_clap_twin_as_judge_loads_from_s3(tmp_path, bucket, cache):
+    pytest.importorskip("torchlibrosa")
+    from timbre.models.laion_clap_embedder import save_tiny_laion_clap
+
+    folder = sao_bundle_folder(tmp_path / "bundle")
+    save_tiny_laion_clap(folder / "clap")
+    manifest = json.loads((folder / "bundle.json").read_text())
+    manifest["embedder"] = {"kind": "laion-clap", "checkpoint": "clap/clap.safetensors", "tokenizer": "clap/roberta",
+                            "audio_model": "HTSAT-tiny"}
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+    upload(folder, f"s3://{bucket}/judged")
+    local, remote = load_bundle(folder), load_model(f"s3://{bucket}/judged")
+    assert bundle_fingerprint(remote) == bundle_fingerprint(local) != bundle_fingerprint(load_bundle(
+        sao_bundle_folder(tmp_path / "unjudged")))  # the judge is part of what the fingerprint names
+    wave = torch.randn(2, 30000, generator=torch.Generator().manual_seed(3)) * 0.1
+    assert remote.judge_embedder.sample_rate == 48000
+    torch.testing.assert_close(remote.judge_embedder.embed_audio(wave), local.judge_embedder.embed_audio(wave))
