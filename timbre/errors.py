@@ -22,5 +22,11 @@ class AudioError(InputError):
         self.cause = cause
 
 
+def cause_of(error: Exception) -> str:
+    """The first line of an exception's message, or its type's name when it has none: a library error, briefly."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class ModelError(TimbreError):
     """A model bundle is missing, unknown or inconsistent."""

@@ -11,6 +11,7 @@ from timbre.conditions import Cond
 from timbre.edits import EditSpec
 from timbre.errors import ModelError
 from timbre.models.bundle import ModelBundle
+from timbre.models.protocols import embeds_audio
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,21 +34,16 @@ def text_condition(bundle: ModelBundle, text: str) -> Cond:
 def audio_condition(bundle: ModelBundle, audio: Audio, name: str = "the recording") -> Cond:
     """One item's condition from a recording (mono mix at the conditioner's rate), as CLAP embeds audio; ModelError
     when the bundle conditions on text only."""
-    if not conditions_on_audio(bundle):
+    if not embeds_audio(bundle.conditioner):
         raise ModelError(f"{name}: bundle {bundle.name} conditions on text only; give the target as a prompt")
     wave = resample(_mono(audio), audio.sample_rate, bundle.conditioner.sample_rate)[:, 0]
     return bundle.conditioner.embed_audio(torch.from_numpy(np.ascontiguousarray(wave)).unsqueeze(0).to(bundle.device))
 
 
-def conditions_on_audio(bundle: ModelBundle) -> bool:
-    """Whether the bundle's conditioner embeds recordings (a CLAP-style one does; Stable Audio Open's T5 does not)."""
-    return callable(getattr(bundle.conditioner, "embed_audio", None))
-
-
 def source_condition(bundle: ModelBundle, audio: Audio) -> Cond | None:
     """A recording's own condition for inversion: its audio embedding, or None (the null condition) for a bundle
     that conditions on text only."""
-    return audio_condition(bundle, audio) if conditions_on_audio(bundle) else None
+    return audio_condition(bundle, audio) if embeds_audio(bundle.conditioner) else None
 
 
 @torch.no_grad()

@@ -17,7 +17,7 @@ from timbre.models.debug import (DEBUG_INSTRUMENTS, FrameCodec, FrameCodecConfig
                                  HashConditionerConfig, PooledClassifier, PooledClassifierConfig, debug_dit)
 from timbre.models.checkpoint import load_component, load_tensors, save_component, save_tensors
 from timbre.models.dit import randomize_
-from timbre.models.protocols import Codec, Conditioner, LatentClassifier
+from timbre.models.protocols import Codec, Conditioner, LatentClassifier, embeds_audio
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +57,7 @@ class ModelBundle:
         """The audio embedder evaluation listens with: the bundle's embedder, else its conditioner when that embeds
         audio; ModelError naming the bundle otherwise."""
         embedder = self.embedder if self.embedder is not None else self.conditioner
-        if not callable(getattr(embedder, "embed_audio", None)):
+        if not embeds_audio(embedder):
             raise ModelError(f"bundle {self.name} has no audio embedder for evaluation: name one (LAION-CLAP) "
                              "under \"embedder\" in its bundle.json")
         return embedder
@@ -139,6 +139,15 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if manifest.get("version") != BUNDLE_VERSION:
         raise ModelError(f"{path}: bundle version {manifest.get('version')!r}, this timbre reads {BUNDLE_VERSION}")
     return manifest
+
+
+def described_path(folder: Path, spec: Mapping[str, Any], key: str, owner: str = "the manifest") -> Path:
+    """A path a bundle manifest (or one of its entries, `owner`) gives under `key`, relative to the bundle folder
+    unless absolute; ModelError naming the manifest when it is absent."""
+    value = spec.get(key)
+    if not isinstance(value, str) or not value:
+        raise ModelError(f"{folder / MANIFEST}: {owner} names no {key!r}")
+    return Path(value) if Path(value).is_absolute() else folder / value
 
 
 def load_bundle_folder(folder: Path) -> ModelBundle:

@@ -3,8 +3,9 @@ from pathlib import Path
 from typing import Any
 
 from timbre.errors import ModelError
-from timbre.models.bundle import MANIFEST
+from timbre.models.bundle import MANIFEST, described_path
 from timbre.models.checkpoint import load_component
+from timbre.models.protocols import embeds_audio
 
 
 def load_embedder(folder: Path, spec: Any):
@@ -14,20 +15,14 @@ def load_embedder(folder: Path, spec: Any):
     if not isinstance(spec, dict) or "kind" not in spec:
         raise ModelError(f"{where}: 'embedder' must be an object with a 'kind'")
     if spec["kind"] == "component":
-        module = load_component(_path(folder, spec, "file", where))
-        if not callable(getattr(module, "embed_audio", None)):
+        module = load_component(described_path(folder, spec, "file", "the embedder"))
+        if not embeds_audio(module):
             raise ModelError(f"{where}: the embedder component {spec['file']} does not embed audio")
         return module
     if spec["kind"] == "laion-clap":
         from timbre.models.laion_clap_embedder import LaionClapConfig, load_laion_clap
 
-        return load_laion_clap(_path(folder, spec, "checkpoint", where), _path(folder, spec, "tokenizer", where),
-                               LaionClapConfig(spec.get("audio_model", "HTSAT-base")))
+        checkpoint, tokenizer = (described_path(folder, spec, key, "the embedder") for key in ("checkpoint", "tokenizer"))
+        return load_laion_clap(checkpoint, tokenizer, LaionClapConfig(spec.get("audio_model", "HTSAT-base")))
     raise ModelError(f"{where}: unknown embedder kind {spec['kind']!r}; known: component, laion-clap")
 
-
-def _path(folder: Path, spec: dict, key: str, where: Path) -> Path:
-    value = spec.get(key)
-    if not isinstance(value, str) or not value:
-        raise ModelError(f"{where}: the embedder names no {key!r}")
-    return Path(value) if Path(value).is_absolute() else folder / value

@@ -3,7 +3,8 @@ mismatch a ModelError naming the folder and what is missing."""
 from pathlib import Path
 from typing import Any
 
-from timbre.errors import ModelError
+from timbre.errors import ModelError, cause_of
+from timbre.models.weights import listing
 
 
 def require_folder(folder: Path, what: str) -> Path:
@@ -25,14 +26,13 @@ def load_pretrained(cls: Any, folder: Path, what: str) -> Any:
         model, info = cls.from_pretrained(str(folder), local_files_only=True, use_safetensors=True,
                                           output_loading_info=True)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as e:
-        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(f"{folder}: the {what} does not load ({cause})") from None
+        raise ModelError(f"{folder}: the {what} does not load ({cause_of(e)})") from None
     problems = {label: sorted(str(k) for k in info.get(key) or ()) for label, key in
                 (("missing", "missing_keys"), ("unexpected", "unexpected_keys"), ("shape", "mismatched_keys"))}
     problems = {label: keys for label, keys in problems.items() if keys}
     if problems or info.get("error_msgs"):
-        details = "; ".join(f"{label} {', '.join(keys[:3])}" + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
-                            for label, keys in problems.items()) or "; ".join(map(str, info["error_msgs"]))
+        details = "; ".join(f"{label} {listing(keys)}" for label, keys in problems.items()) or \
+            "; ".join(map(str, info["error_msgs"]))
         raise ModelError(f"{folder}: weights do not match the {what} config ({details})")
     return model.eval()
 
@@ -47,5 +47,4 @@ def load_tokenizer(folder: Path, what: str = "tokenizer") -> Any:
     try:
         return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError) as e:
-        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(f"{folder}: the {what} does not load ({cause})") from None
+        raise ModelError(f"{folder}: the {what} does not load ({cause_of(e)})") from None

@@ -31,6 +31,12 @@ class Conditioner(Protocol):
         """(B, S) mono waves at `sample_rate` -> (B, dim) unit vectors."""
 
 
+def embeds_audio(model) -> bool:
+    """Whether a conditioner embeds recordings as well as text (a CLAP-style one does; Stable Audio Open's T5
+    prompts do not)."""
+    return callable(getattr(model, "embed_audio", None))
+
+
 class LatentClassifier(Protocol):
     """Latents (B, C, T) -> instrument logits (B, classes)."""
 

@@ -4,18 +4,9 @@ from pathlib import Path
 from typing import Any
 
 from timbre.errors import ModelError
-from timbre.models.bundle import ANALYSIS_TENSORS, MANIFEST, ModelBundle, load_components
+from timbre.models.bundle import ANALYSIS_TENSORS, MANIFEST, ModelBundle, described_path, load_components
 from timbre.models.checkpoint import load_tensors
 from timbre.models.stable_audio import load_stable_audio
-
-
-def described_path(folder: Path, manifest: dict[str, Any], key: str) -> Path:
-    """The path the manifest gives under `key`, relative to the bundle folder unless absolute."""
-    value = manifest.get(key)
-    if not isinstance(value, str) or not value:
-        raise ModelError(f"{folder / MANIFEST}: names no {key!r} folder")
-    path = Path(value)
-    return path if path.is_absolute() else folder / path
 
 
 def load_stable_audio_bundle(folder: Path, manifest: dict[str, Any]) -> ModelBundle:

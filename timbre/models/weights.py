@@ -6,7 +6,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from timbre.errors import ModelError
+from timbre.errors import ModelError, cause_of
 
 
 def check_state(module: nn.Module, state: dict[str, torch.Tensor], where: str, kind: str,
@@ -20,13 +20,14 @@ def check_state(module: nn.Module, state: dict[str, torch.Tensor], where: str, k
     wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
              if k in state and state[k].shape != v.shape]
     if missing or unexpected or wrong:
-        details = "; ".join(f"{label} {_listing(items)}" for label, items in
+        details = "; ".join(f"{label} {listing(items)}" for label, items in
                             (("missing", missing), ("unexpected", unexpected), ("shape", wrong)) if items)
         raise ModelError(f"{where}: weights do not match the {kind} config ({details})")
     module.load_state_dict({k: state[k] for k in expected})
 
 
-def _listing(items: list[str], limit: int = 3) -> str:
+def listing(items: list[str], limit: int = 3) -> str:
+    """The first `limit` items, and how many more."""
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
     return ", ".join(items[:limit]) + more
 
@@ -45,8 +46,7 @@ def read_state_dict(path: Path, key: str | None = None) -> dict[str, torch.Tenso
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises UnpicklingError, RuntimeError or EOFError for bad or unsafe files
-        cause = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"{path}: not a checkpoint that loads safely with weights_only=True ({cause})") from None
+        raise ModelError(f"{path}: not a checkpoint that loads safely with weights_only=True ({cause_of(e)})") from None
     for name in ([key] if key else []) + ["state_dict", "model"]:
         if isinstance(data, dict) and isinstance(data.get(name), dict):
             data = data[name]
