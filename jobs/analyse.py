@@ -8,9 +8,11 @@
             target accuracy, chroma similarity to the source generation
   generation  conditional generations from each instrument's prompt, judged by the audio classifier
   tradeoff  every edit method swept over its strength on the same held-out melodies: target accuracy against
-            pitch kept, as a JSON table and a PNG of the curves; beside them two references: the rendition (the
-            target instrument really playing the notes, the ceiling) and the oracle swap (each source's structure
-            part with its rendition's timbre part, no sampling: what the channel split itself allows)"""
+            pitch kept, as a JSON table and a PNG of the curves; beside them three references, none sampled: the
+            rendition (the target instrument really playing the notes, the ceiling), the oracle swap (each source's
+            structure part with its rendition's timbre part: how much instrument the timbre part carries) and the
+            donor swap (the timbre part from another melody on the target instrument: whether the structure part
+            alone carries the pitch)"""
 import argparse
 import json
 import time
@@ -38,9 +40,12 @@ SWEEP = (
     *[(f"mi-inpaint {space}", "mi-inpaint", space, {"k": k, "clamp": c})
       for space in ("raw", "basis") for k, c in ((0.25, 1.0), (0.5, 1.0), (0.5, 0.5), (0.75, 1.0), (0.75, 0.5))],
 )
-# references scored beside the sweep: (label, kind, space, k)
+# references scored beside the sweep: (label, kind, space, k); an oracle swap takes its timbre part from the
+# rendition (same notes), a donor swap from another melody on the target instrument (so pitch must come from structure)
 REFERENCES = (("rendition", "rendition", None, None),
-              *[(f"oracle-swap {space}", "oracle-swap", space, k) for space in ("raw", "basis") for k in (0.25, 0.5, 0.75)])
+              *[(f"{kind} {space}", kind, space, k) for kind in ("oracle-swap", "donor-swap")
+                for space in ("raw", "basis") for k in (0.25, 0.5, 0.75)])
+DONORS = {"oracle-swap": "rendition", "donor-swap": "other-melody"}
 
 
 def add_parser(sub) -> None:
@@ -185,7 +190,8 @@ def run_tradeoff(args) -> int:
     for label, kind, space, k in REFERENCES:
         if kind in wanted and (space is None or space in bundle.channel_spaces):
             score(label, kind, space, {} if k is None else {"k": k},
-                  (lambda: items.renditions) if kind == "rendition" else (lambda: oracle_swap(bundle, items, space, k)))
+                  (lambda: items.renditions) if kind == "rendition"
+                  else (lambda: oracle_swap(bundle, items, space, k, donor=DONORS[kind])))
     for label, method, space, params in (row for row in SWEEP if row[1] in wanted):
         spec = EditSpec.build(method, sampler, **params)
         score(label, method, space, params, lambda: run_edits(bundle, items, spec, space, args.seed))

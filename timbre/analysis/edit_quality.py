@@ -23,19 +23,23 @@ class EditItems:
     sources: Tensor  # (N,) instrument played
     targets: Tensor  # (N,) instrument asked for
     renditions: Tensor | None = None  # (N, S) the same notes played by the target instrument: what a perfect edit gives
+    donors: Tensor | None = None  # (N, S) another melody played by the target instrument: its notes are not the source's
 
     def __post_init__(self):
         if self.waves.ndim != 2 or self.sources.shape != (self.waves.shape[0],) != self.targets.shape:
             raise ValueError("waves must be (N, S) with N sources and N targets")
-        if self.renditions is not None and self.renditions.shape != self.waves.shape:
-            raise ValueError(f"renditions must match waves {tuple(self.waves.shape)}, got {tuple(self.renditions.shape)}")
+        for name in ("renditions", "donors"):
+            other = getattr(self, name)
+            if other is not None and other.shape != self.waves.shape:
+                raise ValueError(f"{name} must match waves {tuple(self.waves.shape)}, got {tuple(other.shape)}")
 
 
 def held_out_items(corpus_seed: int, count: int, seconds: float, classes: int, split: str = "test") -> EditItems:
     """The first `count` monophonic stems of the split, cut to `seconds`; item i asks for instrument
     (source + 1 + i mod (classes - 1)) mod classes, so every source-target pair comes round. Each item comes with
-    its rendition: the same melody, drawn from the same generator, played by the target instrument."""
-    waves, sources, targets, renditions = [], [], [], []
+    its rendition: the same melody, drawn from the same generator, played by the target instrument; and a donor: the
+    next stem's melody played by the target instrument."""
+    waves, sources, targets, renditions, donors = [], [], [], [], []
     samples = int(seconds * SAMPLE_RATE)
     for index in itertools.count():
         if len(waves) == count:
@@ -48,8 +52,9 @@ def held_out_items(corpus_seed: int, count: int, seconds: float, classes: int, s
         sources.append(stem.instrument)
         targets.append(target)
         renditions.append(stem_example(corpus_seed, split, index, instrument=target).audio[:samples])
+        donors.append(stem_example(corpus_seed, split, index + 1, instrument=target).audio[:samples])
     return EditItems(torch.from_numpy(np.stack(waves)), torch.tensor(sources), torch.tensor(targets),
-                     torch.from_numpy(np.stack(renditions)))
+                     torch.from_numpy(np.stack(renditions)), torch.from_numpy(np.stack(donors)))
 
 
 @torch.no_grad()
@@ -70,18 +75,24 @@ def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str 
 
 
 @torch.no_grad()
-def oracle_swap(bundle: ModelBundle, items: EditItems, space: str, k: float, batch: int = 16) -> Tensor:
+def oracle_swap(bundle: ModelBundle, items: EditItems, space: str, k: float, batch: int = 16,
+                donor: str = "rendition") -> Tensor:
     """The edit MI-inpaint aims at, with no sampling: each source latent's structure part kept and its timbre part
-    (top-k of the space's ranking) taken from its rendition's latent, then decoded. It shows what the channel split
-    itself allows, apart from how well the denoiser fills the timbre part in."""
-    if items.renditions is None:
-        raise ValueError("oracle_swap needs items with renditions")
+    (top-k of the space's ranking) taken from a donor's latent, then decoded. With the rendition as donor (the same
+    notes on the target instrument) it shows how much of the instrument the timbre part carries; with another
+    melody as donor ("other-melody") it also shows whether the structure part alone carries the pitch."""
+    fields = {"rendition": "renditions", "other-melody": "donors"}
+    if donor not in fields:
+        raise ValueError(f"oracle_swap: unknown donor {donor!r}; one of {', '.join(fields)}")
+    donors = getattr(items, fields[donor])
+    if donors is None:
+        raise ValueError(f"oracle_swap with donor {donor!r} needs items with {fields[donor]}")
     model = bundle.edit_model(space)
     split = ChannelSplit(timbre_mask(model.channel_ranking, k), model.channel_basis)
     out = []
     for first in range(0, items.waves.shape[0], batch):
         waves = items.waves[first: first + batch]
-        swapped = split.with_structure(bundle.codec.encode(items.renditions[first: first + batch]),
+        swapped = split.with_structure(bundle.codec.encode(donors[first: first + batch]),
                                        bundle.codec.encode(waves))
         out.append(bundle.codec.decode(swapped)[:, : waves.shape[1]])
     return torch.cat(out)

@@ -23,6 +23,9 @@ def test_each_rendition_plays_the_source_notes_on_the_target_instrument():
         assert rendition.notes == source.notes and rendition.instrument != source.instrument
         assert torch.equal(items.waves[row], torch.from_numpy(source.audio[:8000]))
         assert torch.equal(items.renditions[row], torch.from_numpy(rendition.audio[:8000]))
+        donor = stem_example(0, "test", index + 1, instrument=int(items.targets[row]))
+        assert donor.notes != source.notes and donor.instrument == rendition.instrument
+        assert torch.equal(items.donors[row], torch.from_numpy(donor.audio[:8000]))
 
 
 def test_oracle_swap_keeps_the_source_at_k_0_and_takes_the_rendition_at_k_1():
@@ -35,6 +38,20 @@ def test_oracle_swap_keeps_the_source_at_k_0_and_takes_the_rendition_at_k_1():
     assert torch.allclose(oracle_swap(bundle, items, "raw", 1.0), round_trip(items.renditions), atol=1e-5)
     half = oracle_swap(bundle, items, "raw", 0.5)
     assert not torch.allclose(half, round_trip(items.waves), atol=1e-3)
+
+
+def test_donor_swap_takes_the_timbre_part_from_the_other_melody_and_needs_donors():
+    bundle = debug_bundle()
+    g = torch.Generator().manual_seed(1)
+    waves, renditions, donors = (0.1 * torch.randn(2, 1024, generator=g) for _ in range(3))
+    items = EditItems(waves, torch.tensor([0, 1]), torch.tensor([1, 0]), renditions, donors)
+    round_trip = lambda w: bundle.codec.decode(bundle.codec.encode(w))[:, :1024]  # noqa: E731
+    assert torch.allclose(oracle_swap(bundle, items, "raw", 1.0, donor="other-melody"), round_trip(donors), atol=1e-5)
+    assert torch.allclose(oracle_swap(bundle, items, "raw", 0.0, donor="other-melody"), round_trip(waves), atol=1e-5)
+    with pytest.raises(ValueError, match="needs items with donors"):
+        oracle_swap(bundle, EditItems(waves, items.sources, items.targets, renditions), "raw", 0.5, donor="other-melody")
+    with pytest.raises(ValueError, match="unknown donor 'mirror'"):
+        oracle_swap(bundle, items, "raw", 0.5, donor="mirror")
 
 
 def test_edits_keep_the_item_count_and_length_and_are_reproducible():
