@@ -41,7 +41,6 @@ def select_cond(use_b: Tensor, a: Cond, b: Cond) -> Cond:
     return {k: select_cond(use_b, a[k], b[k]) for k in a}
 
 
-
 def cat_conds(conds: list[Cond]) -> Cond:
     """Stack condition batches along the batch axis, in order."""
     if isinstance(conds[0], Tensor):

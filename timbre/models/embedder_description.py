@@ -25,4 +25,3 @@ def load_embedder(folder: Path, spec: Any):
         checkpoint, tokenizer = (described_path(folder, spec, key, "the embedder") for key in ("checkpoint", "tokenizer"))
         return load_laion_clap(checkpoint, tokenizer, LaionClapConfig(spec.get("audio_model", "HTSAT-base")))
     raise ModelError(f"{where}: unknown embedder kind {spec['kind']!r}; known: component, laion-clap")
-
