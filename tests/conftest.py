@@ -1,4 +1,7 @@
-"""Shared fixtures: the debug bundle and Gaussian test data."""
+"""Shared fixtures: the debug bundle and Gaussian test data; and an exit that skips native libraries' teardown."""
+import os
+import sys
+
 import pytest
 import torch
 
@@ -18,3 +21,19 @@ def gaussian_data():
     mean = torch.randn(3, 4, generator=g, dtype=torch.float64) * 0.3
     x0 = mean.unsqueeze(-1) + var.sqrt().reshape(1, -1, 1) * torch.randn(3, 4, 50, generator=g, dtype=torch.float64)
     return x0, mean, var
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.timbre_exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Leave with pytest's own status once every result is reported, without the interpreter's teardown: native
+    libraries the suite loads (Ray's core worker, torch, grpc) now and then crash while being torn down after every
+    test has passed (1 of 6 fresh-clone runs: "Segmentation fault", exit 139), which would fail CI on a green suite."""
+    status = getattr(config, "timbre_exit_status", None)
+    if status is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
