@@ -20,12 +20,15 @@ from timbre.models.codec import SpectralCodecConfig
 from timbre.models.conditioner import ContrastiveConditionerConfig
 from timbre.models.dit import DiTConfig
 from timbre.models.latent_classifier import LatentClassifierConfig
+from timbre.models.split_codec import SplitCodecConfig
 from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, held_out_accuracy,
                                          train_audio_classifier, train_latent_classifier)
 from timbre.training.codec import CodecTrainingConfig, evaluate_codec, train_codec
 from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_conditioner, train_conditioner
 from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
 from timbre.training.pool import Pool, corpus_pool
+from timbre.training.split_codec import (RenditionPool, SplitCodecTrainingConfig, evaluate_split_codec,
+                                         rendition_pool, train_split_codec)
 
 from jobs.mi_plot import analyse_and_record
 
@@ -38,8 +41,8 @@ class Scale:
 
     stems: int  # training stems in the pool
     notes: int  # training notes in the pool
-    codec: SpectralCodecConfig
-    codec_training: CodecTrainingConfig
+    codec: SpectralCodecConfig | SplitCodecConfig  # the plain codec, or one trained to split its channels
+    codec_training: CodecTrainingConfig | SplitCodecTrainingConfig  # the matching training settings
     conditioner: ContrastiveConditionerConfig
     conditioner_training: ConditionerTrainingConfig
     audio_classifier: AudioClassifierConfig
@@ -53,26 +56,34 @@ class Scale:
     generation_frames: int  # latent frames per generation
 
 
+FULL = Scale(
+    stems=300, notes=1500, codec=SpectralCodecConfig(), codec_training=CodecTrainingConfig(),
+    conditioner=ContrastiveConditionerConfig(), conditioner_training=ConditionerTrainingConfig(),
+    audio_classifier=AudioClassifierConfig(), latent_classifier=LatentClassifierConfig(),
+    classifier_training=ClassifierTrainingConfig(),
+    dit=DiTConfig(channels=128, width=256, depth=4, heads=4), denoiser_training=DenoiserTrainingConfig(),
+    eval_stems=100, analysis_notes=600, generation_items=8, generation_frames=125)
+SMOKE = Scale(
+    stems=6, notes=20,
+    codec=SpectralCodecConfig(n_fft=256, stft_hop=64, channels=8, width=16, depth=1, griffin_lim_iters=4),
+    codec_training=CodecTrainingConfig(steps=3, batch=2, pca_crops=8),
+    conditioner=ContrastiveConditionerConfig(dim=32, buckets=64, word_dim=8, n_mels=16, width=8, depth=1),
+    conditioner_training=ConditionerTrainingConfig(steps=3, batch=4),
+    audio_classifier=AudioClassifierConfig(n_mels=16, width=8, depth=1, embed_dim=8),
+    latent_classifier=LatentClassifierConfig(channels=8, width=8, depth=1, embed_dim=8),
+    classifier_training=ClassifierTrainingConfig(steps=3, batch=4),
+    dit=DiTConfig(channels=8, cond_dim=32, width=16, depth=1, heads=2, noise_features=8),
+    denoiser_training=DenoiserTrainingConfig(steps=3, batch=4, crop_frames=16),
+    eval_stems=2, analysis_notes=20, generation_items=1, generation_frames=8)
 SCALES = {
-    "full": Scale(
-        stems=300, notes=1500, codec=SpectralCodecConfig(), codec_training=CodecTrainingConfig(),
-        conditioner=ContrastiveConditionerConfig(), conditioner_training=ConditionerTrainingConfig(),
-        audio_classifier=AudioClassifierConfig(), latent_classifier=LatentClassifierConfig(),
-        classifier_training=ClassifierTrainingConfig(),
-        dit=DiTConfig(channels=128, width=256, depth=4, heads=4), denoiser_training=DenoiserTrainingConfig(),
-        eval_stems=100, analysis_notes=600, generation_items=8, generation_frames=125),
-    "smoke": Scale(
-        stems=6, notes=20,
-        codec=SpectralCodecConfig(n_fft=256, stft_hop=64, channels=8, width=16, depth=1, griffin_lim_iters=4),
-        codec_training=CodecTrainingConfig(steps=3, batch=2, pca_crops=8),
-        conditioner=ContrastiveConditionerConfig(dim=32, buckets=64, word_dim=8, n_mels=16, width=8, depth=1),
-        conditioner_training=ConditionerTrainingConfig(steps=3, batch=4),
-        audio_classifier=AudioClassifierConfig(n_mels=16, width=8, depth=1, embed_dim=8),
-        latent_classifier=LatentClassifierConfig(channels=8, width=8, depth=1, embed_dim=8),
-        classifier_training=ClassifierTrainingConfig(steps=3, batch=4),
-        dit=DiTConfig(channels=8, cond_dim=32, width=16, depth=1, heads=2, noise_features=8),
-        denoiser_training=DenoiserTrainingConfig(steps=3, batch=4, crop_frames=16),
-        eval_stems=2, analysis_notes=20, generation_items=1, generation_frames=8),
+    "full": FULL,
+    "smoke": SMOKE,
+    # the same with the codec trained to split its channels (timbre.models.split_codec): docs/models.md
+    "full-split": replace(FULL, codec=SplitCodecConfig(), codec_training=SplitCodecTrainingConfig()),
+    "smoke-split": replace(SMOKE, codec=SplitCodecConfig(
+        n_fft=256, stft_hop=64, structure_channels=6, timbre_channels=2, width=16, encoder_depth=1, decoder_depth=1,
+        envelope_lifter=3, griffin_lim_iters=4), codec_training=SplitCodecTrainingConfig(
+        steps=3, batch=2, melodies=3, pca_crops=8)),
 }
 
 
@@ -86,6 +97,7 @@ class Context:
     seed: int
     log: Callable[[str], None] = print
     _pool: Pool | None = field(default=None, repr=False)
+    _renditions: RenditionPool | None = field(default=None, repr=False)
     _latents: torch.Tensor | None = field(default=None, repr=False)
 
     @property
@@ -95,6 +107,15 @@ class Context:
             self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0)
             self.log(f"pool: {len(self._pool.lengths)} clips rendered in {time.perf_counter() - start:.1f} s")
         return self._pool
+
+    @property
+    def renditions(self) -> RenditionPool:
+        """The split codec's training melodies, each rendered by every instrument (rendered once per run)."""
+        if self._renditions is None:
+            start = time.perf_counter()
+            self._renditions = rendition_pool(self.corpus_seed, self.scale.codec_training.melodies)
+            self.log(f"renditions: {tuple(self._renditions.audio.shape)} rendered in {time.perf_counter() - start:.1f} s")
+        return self._renditions
 
     def pool_latents(self, codec_model) -> torch.Tensor:
         """Every pool row encoded by the run's codec, once per run (the classifiers and the denoiser share it)."""
@@ -134,11 +155,12 @@ def done(out: Path, stage: str) -> bool:
 
 
 def _single_model_stage(ctx: Context, name: str, train, model_config, training_config, evaluate,
-                        record_model: bool = False) -> None:
-    """Train one component on the pool, save it as `name`, evaluate it on held-out stems and record it."""
+                        record_model: bool = False, pool=None) -> None:
+    """Train one component on the pool (or the given one), save it as `name`, evaluate it on held-out stems and
+    record it."""
     start = time.perf_counter()
     config = replace(training_config, seed=ctx.seed)
-    model, metrics = train(model_config, config, ctx.pool, ctx.progress(name))
+    model, metrics = train(model_config, config, ctx.pool if pool is None else pool, ctx.progress(name))
     seconds = time.perf_counter() - start
     save_component(model, ctx.out / f"{name}.safetensors")
     ctx.record(name, {"seconds": round(seconds, 1), **metrics, "config": asdict(config),
@@ -147,8 +169,12 @@ def _single_model_stage(ctx: Context, name: str, train, model_config, training_c
 
 
 def codec(ctx: Context) -> None:
-    _single_model_stage(ctx, "codec", train_codec, ctx.scale.codec, ctx.scale.codec_training, evaluate_codec,
-                        record_model=True)
+    if isinstance(ctx.scale.codec, SplitCodecConfig):
+        _single_model_stage(ctx, "codec", train_split_codec, ctx.scale.codec, ctx.scale.codec_training,
+                            evaluate_split_codec, record_model=True, pool=ctx.renditions)
+    else:
+        _single_model_stage(ctx, "codec", train_codec, ctx.scale.codec, ctx.scale.codec_training, evaluate_codec,
+                            record_model=True)
 
 
 def conditioner(ctx: Context) -> None:

@@ -103,3 +103,20 @@ def test_analyse_generation_reports_per_instrument_accuracy(smoke_bundle, capsys
     record = json.loads(capsys.readouterr().out)
     assert len(record["per_instrument"]) == 10 and record["items"] == 10
     assert record["accuracy"] == pytest.approx(sum(record["per_instrument"].values()) / 10)
+
+
+def test_the_split_scale_trains_a_split_codec_into_a_bundle_that_edits(tmp_path, capsys):
+    out = tmp_path / "split"
+    assert main(["train", "all", "--out", str(out), "--scale", "smoke-split"]) == 0
+    bundle = load_bundle(out)
+    assert bundle.codec.kind == "split_codec" and bundle.codec.channels == 8
+    codec_record = json.loads((out / "training" / "codec.json").read_text())
+    assert codec_record["model"]["structure_channels"] == 6
+    evaluation = codec_record["evaluation"]
+    assert evaluation["swap_items"] == 2 and evaluation["source_distance_to_rendition"] > 0
+    assert 0 <= evaluation["swap_pitch_within_50_cents"] <= 1 or math.isnan(evaluation["swap_pitch_within_50_cents"])
+    src = tmp_path / "in.wav"
+    sf.write(src, 0.3 * np.sin(2 * np.pi * 330 * np.arange(8000) / 16000), 16000)
+    assert main(["edit", str(src), "--method", "mi-inpaint", "--to", "violin", "-o", str(tmp_path / "o.wav"),
+                 "--steps", "3", "--model", str(out), "--space", "raw"]) == 0
+    assert sf.info(tmp_path / "o.wav").frames == 8000

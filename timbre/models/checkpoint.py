@@ -18,6 +18,7 @@ from timbre.models.conditioner import ContrastiveConditioner, ContrastiveConditi
 from timbre.models.dit import DiT, DiTConfig
 from timbre.models.latent_classifier import ConvLatentClassifier, LatentClassifierConfig
 from timbre.models.music2latent_codec import Music2LatentCodec, Music2LatentConfig
+from timbre.models.split_codec import SplitCodec, SplitCodecConfig
 
 COMPONENT_FORMAT = "timbre-component/1"
 # kind -> (module class, config class); an explicit registry, never a class name looked up from a string
@@ -31,6 +32,7 @@ KINDS: dict[str, tuple[type[nn.Module], type]] = {
     Music2LatentCodec.kind: (Music2LatentCodec, Music2LatentConfig),
     PooledClassifier.kind: (PooledClassifier, PooledClassifierConfig),
     SpectralCodec.kind: (SpectralCodec, SpectralCodecConfig),
+    SplitCodec.kind: (SplitCodec, SplitCodecConfig),
 }
 
 

@@ -58,22 +58,18 @@ class Correction(nn.Module):
         return self.out(F.gelu(self.blocks(self.inp(x))))
 
 
-class SpectralCodec(nn.Module):
-    """Codec protocol: encode (B, S) -> (B, C, ceil(S / hop_length)); decode (B, C, T) -> (B, T * hop_length)."""
+class SpectralFrames(nn.Module):
+    """The spectral side every spectral codec shares: waves <-> stacked, normalised log-magnitude STFT frames, and
+    decoding by fast Griffin-Lim. Subclasses map stacked frames to latents in encode_log_magnitude and back in
+    decode_log_magnitude."""
 
-    kind = "spectral_codec"
-
-    def __init__(self, config: SpectralCodecConfig = SpectralCodecConfig()):
+    def __init__(self, config):
         super().__init__()
-        c = self.config = config
-        self.sample_rate, self.channels = c.sample_rate, c.channels
-        self.hop_length = c.stft_hop * c.stride
-        self.bins = c.n_fft // 2 + 1
-        stacked = self.bins * c.stride
-        self.enc_linear = nn.Conv1d(stacked, c.channels, 1)
-        self.enc_correction = Correction(stacked, c.width, c.channels, c.depth)
-        self.dec_linear = nn.Conv1d(c.channels, stacked, 1)
-        self.dec_correction = Correction(c.channels, c.width, stacked, c.depth)
+        self.config = config
+        self.channels = config.channels
+        self.sample_rate = config.sample_rate
+        self.hop_length = config.stft_hop * config.stride
+        self.bins = config.n_fft // 2 + 1
 
     def log_magnitude(self, wave: Tensor) -> Tensor:
         """(B, S) -> (B, bins, stride * T) log-magnitude frames, S padded to a whole number of latent frames."""
@@ -96,14 +92,6 @@ class SpectralCodec(nn.Module):
         frames = stacked.reshape(b, self.bins, self.config.stride, t).permute(0, 1, 3, 2).reshape(b, self.bins, -1)
         return frames * LOG_SPREAD + LOG_CENTRE
 
-    def encode_log_magnitude(self, logmag: Tensor) -> Tensor:
-        x = self.stack(logmag)
-        return (self.enc_linear(x) + self.enc_correction(x)) * self.config.latent_scale
-
-    def decode_log_magnitude(self, latents: Tensor) -> Tensor:
-        z = latents.to(self.dec_linear.weight.dtype) / self.config.latent_scale
-        return self.unstack(self.dec_linear(z) + self.dec_correction(z))
-
     def encode(self, wave: Tensor) -> Tensor:
         return self.encode_log_magnitude(self.log_magnitude(wave))
 
@@ -111,3 +99,25 @@ class SpectralCodec(nn.Module):
         c = self.config
         magnitude = self.decode_log_magnitude(latents).float().clamp(max=10.0).exp()
         return griffin_lim(magnitude, c.n_fft, c.stft_hop, latents.shape[-1] * self.hop_length, c.griffin_lim_iters)
+
+
+class SpectralCodec(SpectralFrames):
+    """Codec protocol: encode (B, S) -> (B, C, ceil(S / hop_length)); decode (B, C, T) -> (B, T * hop_length)."""
+
+    kind = "spectral_codec"
+
+    def __init__(self, config: SpectralCodecConfig = SpectralCodecConfig()):
+        super().__init__(config)
+        c, stacked = config, self.bins * config.stride
+        self.enc_linear = nn.Conv1d(stacked, c.channels, 1)
+        self.enc_correction = Correction(stacked, c.width, c.channels, c.depth)
+        self.dec_linear = nn.Conv1d(c.channels, stacked, 1)
+        self.dec_correction = Correction(c.channels, c.width, stacked, c.depth)
+
+    def encode_log_magnitude(self, logmag: Tensor) -> Tensor:
+        x = self.stack(logmag)
+        return (self.enc_linear(x) + self.enc_correction(x)) * self.config.latent_scale
+
+    def decode_log_magnitude(self, latents: Tensor) -> Tensor:
+        z = latents.to(self.dec_linear.weight.dtype) / self.config.latent_scale
+        return self.unstack(self.dec_linear(z) + self.dec_correction(z))

@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from timbre.corpus.dataset import SAMPLE_RATE, stem_example
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
@@ -48,21 +49,28 @@ def spectral_loss(codec: SpectralCodec, wave: torch.Tensor, compressed_weight: f
     return F.l1_loss(predicted, target) + compressed_weight * compressed
 
 
-@torch.no_grad()
 def pca_initialise(codec: SpectralCodec, frames: torch.Tensor) -> None:
     """Set both linear maps to a whitened PCA of stacked frames (B, bins * stride, T): the encoder projects on the
     top-C principal directions scaled to unit variance, the decoder maps back; the corrections start at zero."""
+    pca_linear_maps(codec.enc_linear, codec.dec_linear, frames)
+
+
+@torch.no_grad()
+def pca_linear_maps(encoder: nn.Conv1d, decoder: nn.Conv1d, frames: torch.Tensor) -> None:
+    """Set a 1x1 encoder conv (D -> C) to the whitened projection on the top-C principal directions of frames
+    (B, D, T), and a 1x1 decoder conv (C -> D) to its inverse on those directions."""
+    count = encoder.out_channels
     x = frames.transpose(1, 2).reshape(-1, frames.shape[1]).double()
-    if x.shape[0] <= codec.channels:
-        raise ValueError(f"PCA start needs more than {codec.channels} frames, got {x.shape[0]}")
+    if x.shape[0] <= count:
+        raise ValueError(f"PCA start needs more than {count} frames, got {x.shape[0]}")
     mean = x.mean(0)
     variance, vectors = torch.linalg.eigh(torch.cov((x - mean).T))
-    top = variance.argsort(descending=True)[: codec.channels]
+    top = variance.argsort(descending=True)[:count]
     basis, std = vectors[:, top], variance[top].clamp_min(1e-12).sqrt()
-    codec.enc_linear.weight.copy_((basis / std).T.unsqueeze(-1).float())
-    codec.enc_linear.bias.copy_((-(mean @ basis) / std).float())
-    codec.dec_linear.weight.copy_((basis * std).unsqueeze(-1).float())
-    codec.dec_linear.bias.copy_(mean.float())
+    encoder.weight.copy_((basis / std).T.unsqueeze(-1).float())
+    encoder.bias.copy_((-(mean @ basis) / std).float())
+    decoder.weight.copy_((basis * std).unsqueeze(-1).float())
+    decoder.bias.copy_(mean.float())
 
 
 def train_codec(model_config: SpectralCodecConfig, config: CodecTrainingConfig, pool: Pool,

@@ -1,0 +1,124 @@
+"""A spectral codec trained to split its channels: per-frame structure channels (notes, loudness, timing) and
+timbre channels that hold one time-pooled instrument code, repeated over the frames.
+
+The structure side is the plain codec's (a linear map from a whitened PCA start plus a conv correction); the decoder
+adds to the structure's linear decoding a correction from dilated conv blocks modulated (FiLM) by the time-mean of
+the timbre channels, so the code re-shapes each note's spectrum and envelope. Structure channels come first, timbre
+channels last. Trained by swap losses over renditions of one melody (timbre.training.split_codec)."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from timbre.models.codec import Correction, SpectralFrames
+from timbre.models.layers import ResBlock
+
+
+@dataclass(frozen=True)
+class SplitCodecConfig:
+    """Sizes of the split codec; hop_length = stft_hop * stride samples per latent frame."""
+
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    stft_hop: int = 256
+    stride: int = 2  # 31.25 latent frames/s at 16 kHz
+    structure_channels: int = 96  # per-frame channels: what is played
+    timbre_channels: int = 32  # one pooled code repeated over the frames: what plays it
+    width: int = 256  # width of every conv stack
+    encoder_depth: int = 3  # residual blocks in each encoder
+    decoder_depth: int = 6  # FiLM residual blocks in the decoder (dilations 1, 2, 4, ... cover about 2 s)
+    envelope_lifter: int = 12  # quefrencies 1..lifter of each frame's log spectrum (its smooth envelope) are kept
+    # from the structure encoder, which reads only the level and the fine (harmonic) structure; 0 keeps everything
+    griffin_lim_iters: int = 48
+    structure_scale: float = 1.0  # multiplies the structure channels so latents have std ~ 0.5 (EDM's sigma_data)
+    timbre_scale: float = 1.0  # the same for the timbre channels
+
+    @property
+    def channels(self) -> int:
+        return self.structure_channels + self.timbre_channels
+
+
+def conv_stack(inputs: int, width: int, outputs: int, depth: int) -> nn.Sequential:
+    """Conv k3 in, `depth` dilated residual blocks, GELU, conv k1 out."""
+    return nn.Sequential(nn.Conv1d(inputs, width, 3, padding=1), *(ResBlock(width, 2 ** i) for i in range(depth)),
+                         nn.GELU(), nn.Conv1d(width, outputs, 1))
+
+
+class FiLMBlock(nn.Module):
+    """A dilated residual block (GELU, conv k3, GELU, conv k1) over a frame-wise normalised input that a per-item
+    code scales and shifts; the modulation starts at zero."""
+
+    def __init__(self, width: int, code: int, dilation: int):
+        super().__init__()
+        self.film = nn.Linear(code, 2 * width)
+        self.conv1 = nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv1d(width, width, 1)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: Tensor, code: Tensor) -> Tensor:
+        scale, shift = self.film(code).unsqueeze(-1).chunk(2, dim=1)
+        h = F.layer_norm(x.transpose(1, 2), (x.shape[1],)).transpose(1, 2) * (1 + scale) + shift
+        return x + self.conv2(F.gelu(self.conv1(F.gelu(h))))
+
+
+class SplitCodec(SpectralFrames):
+    """Codec protocol: encode (B, S) -> (B, C, ceil(S / hop_length)); decode (B, C, T) -> (B, T * hop_length).
+    Channels [0, structure_channels) are structure; the rest are timbre, constant over time when encoded."""
+
+    kind = "split_codec"
+
+    def __init__(self, config: SplitCodecConfig = SplitCodecConfig()):
+        super().__init__(config)
+        c, stacked = config, self.bins * config.stride
+        self.enc_linear = nn.Conv1d(stacked, c.structure_channels, 1)
+        self.enc_correction = Correction(stacked, c.width, c.structure_channels, c.encoder_depth)
+        self.timbre_encoder = conv_stack(stacked, c.width, c.timbre_channels + 1, c.encoder_depth)
+        self.dec_linear = nn.Conv1d(c.structure_channels, stacked, 1)
+        self.decoder_in = nn.Conv1d(c.structure_channels, c.width, 3, padding=1)
+        self.decoder_blocks = nn.ModuleList(FiLMBlock(c.width, c.timbre_channels, 2 ** (i % 5))
+                                            for i in range(c.decoder_depth))
+        self.decoder_out = nn.Conv1d(c.width, stacked, 1)
+        nn.init.zeros_(self.decoder_out.weight)
+        nn.init.zeros_(self.decoder_out.bias)
+
+    def fine_structure(self, logmag: Tensor) -> Tensor:
+        """(B, bins, N) log-magnitudes without their smooth spectral envelope (cepstral quefrencies 1..lifter), the
+        level (quefrency 0) kept: what the structure encoder reads."""
+        lifter = self.config.envelope_lifter
+        if lifter == 0:
+            return logmag
+        cepstrum = torch.fft.irfft(logmag, n=2 * (self.bins - 1), dim=1)
+        envelope = torch.zeros_like(cepstrum)
+        envelope[:, 1: lifter + 1] = cepstrum[:, 1: lifter + 1]
+        envelope[:, -lifter:] = cepstrum[:, -lifter:]
+        return logmag - torch.fft.rfft(envelope, dim=1).real
+
+    def encode_parts(self, logmag: Tensor) -> tuple[Tensor, Tensor]:
+        """Unscaled structure (B, S, T) from the fine structure, and the pooled timbre code (B, K) from the whole
+        spectrum: attention over frames."""
+        fine = self.stack(self.fine_structure(logmag))
+        features = self.timbre_encoder(self.stack(logmag))
+        weights = features[:, -1:].softmax(dim=-1)
+        return self.enc_linear(fine) + self.enc_correction(fine), (features[:, :-1] * weights).sum(-1)
+
+    def decode_parts(self, structure: Tensor, code: Tensor) -> Tensor:
+        """Unscaled structure (B, S, T) and code (B, K) -> log-magnitude frames (B, bins, stride * T)."""
+        h = self.decoder_in(structure)
+        for block in self.decoder_blocks:
+            h = block(h, code)
+        return self.unstack(self.dec_linear(structure) + self.decoder_out(F.gelu(h)))
+
+    def encode_log_magnitude(self, logmag: Tensor) -> Tensor:
+        structure, code = self.encode_parts(logmag)
+        c = self.config
+        timbre = code.unsqueeze(-1).expand(-1, -1, structure.shape[-1])
+        return torch.cat([structure * c.structure_scale, timbre * c.timbre_scale], dim=1)
+
+    def decode_log_magnitude(self, latents: Tensor) -> Tensor:
+        c = self.config
+        z = latents.to(self.dec_linear.weight.dtype)
+        structure = z[:, : c.structure_channels] / c.structure_scale
+        code = z[:, c.structure_channels:].mean(-1) / c.timbre_scale
+        return self.decode_parts(structure, code)
