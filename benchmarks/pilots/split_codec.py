@@ -2,7 +2,8 @@
 DiT is trained on it: each held-out melody keeps its structure channels and takes the timbre channels of another
 melody on the target instrument (and, beside it, of its own rendition). Judged as the trade-off judges edits, by
 the default bundle's audio classifier and PESTO against the source.
-Usage: python benchmarks/pilots/split_codec.py OUT [--steps 1500 --melodies 150 --items 40 ...]
+Usage: python benchmarks/pilots/split_codec.py OUT [--steps 1500 --envelope-lifter 12 --items 40 ...]
+(OUT/codec.safetensors, once trained, is judged again without training.)
 """
 import argparse
 import json
@@ -37,6 +38,7 @@ def main() -> None:
     p.add_argument("--swap", type=float, default=1.0)
     p.add_argument("--structure-channels", type=int, default=96)
     p.add_argument("--decoder-depth", type=int, default=6)
+    p.add_argument("--envelope-lifter", type=int, default=12, help="0: the structure reads the whole spectrum")
     p.add_argument("--items", type=int, default=40)
     p.add_argument("--judge", default="default", help="bundle whose audio classifier judges")
     args = p.parse_args()
@@ -49,7 +51,8 @@ def main() -> None:
         pool = rendition_pool(0, args.melodies)
         print(f"pool {tuple(pool.audio.shape)} in {time.perf_counter() - start:.0f} s", flush=True)
         model = SplitCodecConfig(structure_channels=args.structure_channels,
-                                 timbre_channels=128 - args.structure_channels, decoder_depth=args.decoder_depth)
+                                 timbre_channels=128 - args.structure_channels, decoder_depth=args.decoder_depth,
+                                 envelope_lifter=args.envelope_lifter)
         config = SplitCodecTrainingConfig(steps=args.steps, batch=args.batch, melodies=args.melodies,
                                           consistency_weight=args.consistency, swap_weight=args.swap)
         start = time.perf_counter()
@@ -70,6 +73,11 @@ def main() -> None:
     for name, audio in rows.items():
         results[name] = edit_scores(judge, items, audio, source_contour, rendition_contour)
         print(json.dumps({"row": name, **results[name]}), flush=True)
+    with torch.no_grad():  # the codec's own ceiling: its round trip of the donors, which play the target instrument
+        donor_round_trip = codec.decode(codec.encode(items.donors))[:, : items.waves.shape[1]]
+        predicted = judge.audio_classifier(donor_round_trip).argmax(-1)
+    results["donor round trip"] = {"target_accuracy": float((predicted == items.targets).float().mean())}
+    print(json.dumps({"row": "donor round trip", **results["donor round trip"]}), flush=True)
     (args.out / "swaps.json").write_text(json.dumps(results, indent=2))
 
 
