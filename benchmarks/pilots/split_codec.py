@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from timbre.analysis.edit_quality import edit_scores, held_out_items
+from timbre.corpus.dataset import SAMPLE_RATE
 from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 from timbre.models.checkpoint import load_component, save_component
@@ -24,9 +25,7 @@ from timbre.training.split_codec import SplitCodecTrainingConfig, rendition_pool
 
 @torch.no_grad()
 def swapped(codec, waves, donors) -> torch.Tensor:
-    s = codec.config.structure_channels
-    z, zd = codec.encode(waves), codec.encode(donors)
-    return codec.decode(torch.cat([z[:, :s], zd[:, s:]], 1))[:, : waves.shape[1]]
+    return codec.decode(codec.swap_timbre(codec.encode(waves), codec.encode(donors)))[:, : waves.shape[1]]
 
 
 def main() -> None:
@@ -65,7 +64,7 @@ def main() -> None:
         print(f"trained in {seconds:.0f} s", flush=True)
     judge = load_bundle(args.judge)
     items = held_out_items(0, args.items, 4.0, len(judge.instruments))
-    source_contour, rendition_contour = pitch_contour(items.waves, 16000), pitch_contour(items.renditions, 16000)
+    source_contour, rendition_contour = pitch_contour(items.waves, SAMPLE_RATE), pitch_contour(items.renditions, SAMPLE_RATE)
     with torch.no_grad():  # a plain codec (no structure_channels) in OUT is judged by its round trips alone
         rows = {"round trip": codec.decode(codec.encode(items.waves))[:, : items.waves.shape[1]]}
         if hasattr(codec.config, "structure_channels"):

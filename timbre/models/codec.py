@@ -44,15 +44,17 @@ def griffin_lim(magnitude: Tensor, n_fft: int, hop: int, length: int, iters: int
 
 
 class Correction(nn.Module):
-    """A residual conv stack whose output layer starts at zero, so the linear map it corrects is the starting point."""
+    """A residual conv stack (conv k3, dilated blocks, GELU, conv k1). As a correction its output layer starts at
+    zero, so the linear map it corrects is the starting point; `zero_out=False` keeps the default start."""
 
-    def __init__(self, inputs: int, width: int, outputs: int, depth: int):
+    def __init__(self, inputs: int, width: int, outputs: int, depth: int, zero_out: bool = True):
         super().__init__()
         self.inp = nn.Conv1d(inputs, width, 3, padding=1)
         self.blocks = nn.Sequential(*(ResBlock(width, 2**i) for i in range(depth)))
         self.out = nn.Conv1d(width, outputs, 1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        if zero_out:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.out(F.gelu(self.blocks(self.inp(x))))

@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from timbre.models.codec import Correction, SpectralFrames
-from timbre.models.layers import ResBlock
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,6 @@ class SplitCodecConfig:
     @property
     def channels(self) -> int:
         return self.structure_channels + self.timbre_channels
-
-
-def conv_stack(inputs: int, width: int, outputs: int, depth: int) -> nn.Sequential:
-    """Conv k3 in, `depth` dilated residual blocks, GELU, conv k1 out."""
-    return nn.Sequential(nn.Conv1d(inputs, width, 3, padding=1), *(ResBlock(width, 2 ** i) for i in range(depth)),
-                         nn.GELU(), nn.Conv1d(width, outputs, 1))
 
 
 class FiLMBlock(nn.Module):
@@ -74,7 +67,7 @@ class SplitCodec(SpectralFrames):
         c, stacked = config, self.bins * config.stride
         self.enc_linear = nn.Conv1d(stacked, c.structure_channels, 1)
         self.enc_correction = Correction(stacked, c.width, c.structure_channels, c.encoder_depth)
-        self.timbre_encoder = conv_stack(stacked, c.width, c.timbre_channels + 1, c.encoder_depth)
+        self.timbre_encoder = Correction(stacked, c.width, c.timbre_channels + 1, c.encoder_depth, zero_out=False)
         self.dec_linear = nn.Conv1d(c.structure_channels, stacked, 1)
         self.decoder_in = nn.Conv1d(c.structure_channels, c.width, 3, padding=1)
         self.decoder_blocks = nn.ModuleList(FiLMBlock(c.width, c.timbre_channels, 2 ** (i % 5))
@@ -95,13 +88,16 @@ class SplitCodec(SpectralFrames):
         envelope[:, -lifter:] = cepstrum[:, -lifter:]
         return logmag - torch.fft.rfft(envelope, dim=1).real
 
-    def encode_parts(self, logmag: Tensor) -> tuple[Tensor, Tensor]:
-        """Unscaled structure (B, S, T) from the fine structure, and the pooled timbre code (B, K) from the whole
-        spectrum: attention over frames."""
+    def encode_structure(self, logmag: Tensor) -> Tensor:
+        """Unscaled structure (B, S, T), read from the level and fine structure of log-magnitudes (B, bins, N)."""
         fine = self.stack(self.fine_structure(logmag))
+        return self.enc_linear(fine) + self.enc_correction(fine)
+
+    def encode_code(self, logmag: Tensor) -> Tensor:
+        """Unscaled timbre code (B, K) of log-magnitudes (B, bins, N): the whole spectrum, attention-pooled over frames."""
         features = self.timbre_encoder(self.stack(logmag))
         weights = features[:, -1:].softmax(dim=-1)
-        return self.enc_linear(fine) + self.enc_correction(fine), (features[:, :-1] * weights).sum(-1)
+        return (features[:, :-1] * weights).sum(-1)
 
     def decode_parts(self, structure: Tensor, code: Tensor) -> Tensor:
         """Unscaled structure (B, S, T) and code (B, K) -> log-magnitude frames (B, bins, stride * T)."""
@@ -111,7 +107,7 @@ class SplitCodec(SpectralFrames):
         return self.unstack(self.dec_linear(structure) + self.decoder_out(F.gelu(h)))
 
     def encode_log_magnitude(self, logmag: Tensor) -> Tensor:
-        structure, code = self.encode_parts(logmag)
+        structure, code = self.encode_structure(logmag), self.encode_code(logmag)
         c = self.config
         timbre = code.unsqueeze(-1).expand(-1, -1, structure.shape[-1])
         return torch.cat([structure * c.structure_scale, timbre * c.timbre_scale], dim=1)
@@ -122,3 +118,10 @@ class SplitCodec(SpectralFrames):
         structure = z[:, : c.structure_channels] / c.structure_scale
         code = z[:, c.structure_channels:].mean(-1) / c.timbre_scale
         return self.decode_parts(structure, code)
+
+    def swap_timbre(self, latents: Tensor, donor: Tensor) -> Tensor:
+        """Latents (B, C, T) keeping their structure channels and taking the timbre channels of donor latents
+        (B, C, T') (their time-mean, which is all the decoder reads)."""
+        s = self.config.structure_channels
+        timbre = donor[:, s:].mean(-1, keepdim=True).expand(-1, -1, latents.shape[-1])
+        return torch.cat([latents[:, :s], timbre], dim=1)

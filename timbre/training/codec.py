@@ -44,7 +44,13 @@ def spectral_loss(codec: SpectralCodec, wave: torch.Tensor, compressed_weight: f
     The prediction is never floored (that zeroes its gradient below the floor) and is capped before the
     exponential, so the compressed term stays bounded; a spectral-convergence term on exp(log) diverged."""
     target = codec.log_magnitude(wave)
-    predicted = codec.decode_log_magnitude(codec.encode_log_magnitude(target))
+    return log_spectral_l1(codec.decode_log_magnitude(codec.encode_log_magnitude(target)), target, compressed_weight,
+                           power)
+
+
+def log_spectral_l1(predicted: torch.Tensor, target: torch.Tensor, compressed_weight: float,
+                    power: float = COMPRESSION_POWER) -> torch.Tensor:
+    """The spectral loss between predicted and true log-magnitudes (see `spectral_loss`)."""
     compressed = F.l1_loss((power * predicted.clamp(max=LOG_CAP)).exp(), (power * target).exp())
     return F.l1_loss(predicted, target) + compressed_weight * compressed
 

@@ -1,7 +1,7 @@
 """Train the split codec by swap losses over renditions: melody m played by instruments a and b, and a donor melody
-m' played by b. The structure of (m, a) with its own code must rebuild (m, a); with the donor's code it must
-rebuild (m, b); and the structures of (m, a) and (m, b) must agree, so the structure holds what is played and the
-code what plays it."""
+m' played by b. The structure of (m, a) with its own code must rebuild (m, a), and with the donor's code (m, b), so
+the structure holds what is played and the code what plays it; optionally the structures of (m, a) and (m, b) must
+also agree."""
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -15,7 +15,7 @@ from timbre.corpus.instruments import INSTRUMENTS
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
 from timbre.metrics.spectral import multi_resolution_spectral_distance
 from timbre.models.split_codec import SplitCodec, SplitCodecConfig
-from timbre.training.codec import COMPRESSION_POWER, LOG_CAP, evaluate_codec, pca_linear_maps
+from timbre.training.codec import evaluate_codec, log_spectral_l1, pca_linear_maps
 from timbre.training.loop import Progress, fit, seeded
 
 
@@ -32,7 +32,6 @@ class SplitCodecTrainingConfig:
     consistency_weight: float = 0.0  # weight of the structures' agreement across renditions
     pca_crops: int = 400  # crops whose frames fit the structure's whitened-PCA start
     melodies: int = 150  # training melodies, each rendered by every instrument
-    corpus_seed: int = 0
     seed: int = 0
     target_latent_std: float = 0.5  # EDM's sigma_data, for each part
 
@@ -84,24 +83,20 @@ def swap_batch(pool: RenditionPool, count: int, samples: int, align: int, g: tor
     return SwapBatch(crops(melody, a, starts[0]), crops(melody, b, starts[0]), crops(donor, b, starts[1]))
 
 
-def spectral_l1(predicted: Tensor, target: Tensor, compressed_weight: float) -> Tensor:
-    """L1 between log-magnitudes plus L1 between power-compressed magnitudes (as timbre.training.codec)."""
-    compressed = F.l1_loss((COMPRESSION_POWER * predicted.clamp(max=LOG_CAP)).exp(), (COMPRESSION_POWER * target).exp())
-    return F.l1_loss(predicted, target) + compressed_weight * compressed
-
-
 def swap_loss(codec: SplitCodec, batch: SwapBatch, config: SplitCodecTrainingConfig) -> Tensor:
-    """Own rebuild + swapped rebuild + structure agreement across the two renditions."""
+    """Own rebuild + swapped rebuild (+ structure agreement across the two renditions, when weighted)."""
     n = batch.source.shape[0]
     logmag = codec.log_magnitude(torch.cat([batch.source, batch.rendition, batch.donor]))
-    structure, code = codec.encode_parts(logmag)
-    source_structure, rendition_structure = structure[:n], structure[n: 2 * n]
-    source_code, donor_code = code[:n], code[2 * n:]
-    rebuilt = codec.decode_parts(torch.cat([source_structure, source_structure]), torch.cat([source_code, donor_code]))
-    own = spectral_l1(rebuilt[:n], logmag[:n], config.compressed_weight)
-    swapped = spectral_l1(rebuilt[n:], logmag[n: 2 * n], config.compressed_weight)
-    agreement = F.mse_loss(source_structure, rendition_structure)
-    return own + config.swap_weight * swapped + config.consistency_weight * agreement
+    agree = config.consistency_weight > 0
+    structure = codec.encode_structure(logmag[: 2 * n] if agree else logmag[:n])
+    code = codec.encode_code(torch.cat([logmag[:n], logmag[2 * n:]]))
+    rebuilt = codec.decode_parts(torch.cat([structure[:n], structure[:n]]), code)
+    own = log_spectral_l1(rebuilt[:n], logmag[:n], config.compressed_weight)
+    swapped = log_spectral_l1(rebuilt[n:], logmag[n: 2 * n], config.compressed_weight)
+    loss = own + config.swap_weight * swapped
+    if agree:
+        loss = loss + config.consistency_weight * F.mse_loss(structure[:n], structure[n:])
+    return loss
 
 
 def train_split_codec(model_config: SplitCodecConfig, config: SplitCodecTrainingConfig, pool: RenditionPool,
@@ -115,7 +110,8 @@ def train_split_codec(model_config: SplitCodecConfig, config: SplitCodecTraining
     metrics = fit(codec, config.steps, config.lr, lambda _: swap_loss(
         codec, swap_batch(pool, config.batch, samples, codec.hop_length, g), config), progress)
     with torch.no_grad():
-        structure, code = codec.encode_parts(codec.log_magnitude(swap_batch(pool, 64, samples, codec.hop_length, g).source))
+        logmag = codec.log_magnitude(swap_batch(pool, 64, samples, codec.hop_length, g).source)
+        structure, code = codec.encode_structure(logmag), codec.encode_code(logmag)
     scales = {"structure_scale": config.target_latent_std / float(structure.std()),
               "timbre_scale": config.target_latent_std / float(code.std())}
     scaled = SplitCodec(replace(model_config, **scales))
@@ -129,9 +125,8 @@ def evaluate_split_codec(codec: SplitCodec, corpus_seed: int, stems: int = 30, s
     and takes the code of another melody on the target instrument. Its pitch is compared with the source's, and its
     spectral distance to the rendition (the same notes on the target) with the unchanged source's."""
     items = held_out_items(corpus_seed, stems, 4.0, len(INSTRUMENTS), split)
-    s = codec.config.structure_channels
-    z, donor = codec.encode(items.waves), codec.encode(items.donors)
-    swapped = codec.decode(torch.cat([z[:, :s], donor[:, s:]], 1))[:, : items.waves.shape[1]]
+    swapped = codec.decode(codec.swap_timbre(codec.encode(items.waves), codec.encode(items.donors)))
+    swapped = swapped[:, : items.waves.shape[1]]
     pitch = pitch_agreement(pitch_contour(items.waves, SAMPLE_RATE), pitch_contour(swapped, SAMPLE_RATE))
     return {**evaluate_codec(codec, corpus_seed, stems, split), "swap_items": stems,
             "swap_distance_to_rendition": float(multi_resolution_spectral_distance(items.renditions, swapped).mean()),
