@@ -38,6 +38,7 @@ def main() -> None:
     p.add_argument("--swap", type=float, default=1.0)
     p.add_argument("--structure-channels", type=int, default=96)
     p.add_argument("--decoder-depth", type=int, default=6)
+    p.add_argument("--harmonic-views", type=int, default=0, help="n: the decoder gates the spectrum at f/2 .. f/(n+1)")
     p.add_argument("--envelope-lifter", type=int, default=12, help="0: the structure reads the whole spectrum")
     p.add_argument("--items", type=int, default=40)
     p.add_argument("--judge", default="default", help="bundle whose audio classifier judges")
@@ -52,7 +53,7 @@ def main() -> None:
         print(f"pool {tuple(pool.audio.shape)} in {time.perf_counter() - start:.0f} s", flush=True)
         model = SplitCodecConfig(structure_channels=args.structure_channels,
                                  timbre_channels=128 - args.structure_channels, decoder_depth=args.decoder_depth,
-                                 envelope_lifter=args.envelope_lifter)
+                                 envelope_lifter=args.envelope_lifter, harmonic_views=args.harmonic_views)
         config = SplitCodecTrainingConfig(steps=args.steps, batch=args.batch, melodies=args.melodies,
                                           consistency_weight=args.consistency, swap_weight=args.swap)
         start = time.perf_counter()

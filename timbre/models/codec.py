@@ -90,9 +90,12 @@ class SpectralFrames(nn.Module):
 
     def unstack(self, stacked: Tensor) -> Tensor:
         """Inverse of `stack`."""
+        return self.interleave(stacked) * LOG_SPREAD + LOG_CENTRE
+
+    def interleave(self, stacked: Tensor) -> Tensor:
+        """(B, bins * stride, T) -> (B, bins, stride * T): `stack`'s frame layout undone, values unchanged."""
         b, _, t = stacked.shape
-        frames = stacked.reshape(b, self.bins, self.config.stride, t).permute(0, 1, 3, 2).reshape(b, self.bins, -1)
-        return frames * LOG_SPREAD + LOG_CENTRE
+        return stacked.reshape(b, self.bins, self.config.stride, t).permute(0, 1, 3, 2).reshape(b, self.bins, -1)
 
     def encode(self, wave: Tensor) -> Tensor:
         return self.encode_log_magnitude(self.log_magnitude(wave))

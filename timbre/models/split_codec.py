@@ -29,6 +29,8 @@ class SplitCodecConfig:
     decoder_depth: int = 6  # FiLM residual blocks in the decoder (dilations 1, 2, 4, ... cover about 2 s)
     envelope_lifter: int = 12  # quefrencies 1..lifter of each frame's log spectrum (its smooth envelope) are kept
     # from the structure encoder, which reads only the level and the fine (harmonic) structure; 0 keeps everything
+    harmonic_views: int = 0  # n > 0: the decoder also gates the structure's spectrum read at f/2 .. f/(n+1), so the
+    # code can shape harmonics by their index (even harmonics, comb patterns); measured no gain (docs/models.md)
     griffin_lim_iters: int = 48
     structure_scale: float = 1.0  # multiplies the structure channels so latents have std ~ 0.5 (EDM's sigma_data)
     timbre_scale: float = 1.0  # the same for the timbre channels
@@ -75,6 +77,10 @@ class SplitCodec(SpectralFrames):
         self.decoder_out = nn.Conv1d(c.width, stacked, 1)
         nn.init.zeros_(self.decoder_out.weight)
         nn.init.zeros_(self.decoder_out.bias)
+        self.harmonic_gates = nn.Conv1d(c.width, c.harmonic_views * stacked, 1) if c.harmonic_views else None
+        if self.harmonic_gates is not None:
+            nn.init.zeros_(self.harmonic_gates.weight)
+            nn.init.zeros_(self.harmonic_gates.bias)
 
     def fine_structure(self, logmag: Tensor) -> Tensor:
         """(B, bins, N) log-magnitudes without their smooth spectral envelope (cepstral quefrencies 1..lifter), the
@@ -99,12 +105,32 @@ class SplitCodec(SpectralFrames):
         weights = features[:, -1:].softmax(dim=-1)
         return (features[:, :-1] * weights).sum(-1)
 
+    def harmonic_views(self, logmag: Tensor) -> Tensor:
+        """(B, bins, N) log-magnitudes -> (B, n, bins, N): view r - 2 holds each frame's spectrum at f / r, less the
+        frame's mean, so at bin f it peaks where f is a multiple-of-r harmonic (linear interpolation between bins)."""
+        centred = logmag - logmag.mean(1, keepdim=True)
+        views = []
+        for ratio in range(2, self.config.harmonic_views + 2):
+            position = torch.arange(self.bins, device=logmag.device, dtype=logmag.dtype) / ratio
+            low = position.floor().long()
+            frac = (position - low).view(1, -1, 1)
+            views.append(centred[:, low] * (1 - frac) + centred[:, (low + 1).clamp(max=self.bins - 1)] * frac)
+        return torch.stack(views, dim=1)
+
     def decode_parts(self, structure: Tensor, code: Tensor) -> Tensor:
         """Unscaled structure (B, S, T) and code (B, K) -> log-magnitude frames (B, bins, stride * T)."""
         h = self.decoder_in(structure)
         for block in self.decoder_blocks:
             h = block(h, code)
-        return self.unstack(self.dec_linear(structure) + self.decoder_out(F.gelu(h)))
+        h = F.gelu(h)
+        base = self.dec_linear(structure)
+        logmag = self.unstack(base + self.decoder_out(h))
+        if self.harmonic_gates is None:
+            return logmag
+        b, _, t = h.shape
+        views = self.config.harmonic_views
+        gates = self.interleave(self.harmonic_gates(h).reshape(b * views, -1, t))
+        return logmag + (gates.reshape(b, views, self.bins, -1) * self.harmonic_views(self.unstack(base))).sum(1)
 
     def encode_log_magnitude(self, logmag: Tensor) -> Tensor:
         structure, code = self.encode_structure(logmag), self.encode_code(logmag)

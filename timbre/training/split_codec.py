@@ -29,7 +29,7 @@ class SplitCodecTrainingConfig:
     lr: float = 5e-4
     compressed_weight: float = 5.0  # as in the plain codec's spectral loss
     swap_weight: float = 1.0  # weight of the swapped rebuild against the own rebuild
-    consistency_weight: float = 0.0  # weight of the structures' agreement across renditions
+    consistency_weight: float = 0.0  # weight of the structures' scale-free disagreement across renditions
     pca_crops: int = 400  # crops whose frames fit the structure's whitened-PCA start
     melodies: int = 150  # training melodies, each rendered by every instrument
     seed: int = 0
@@ -95,8 +95,14 @@ def swap_loss(codec: SplitCodec, batch: SwapBatch, config: SplitCodecTrainingCon
     swapped = log_spectral_l1(rebuilt[n:], logmag[n: 2 * n], config.compressed_weight)
     loss = own + config.swap_weight * swapped
     if agree:
-        loss = loss + config.consistency_weight * F.mse_loss(structure[:n], structure[n:])
+        loss = loss + config.consistency_weight * structure_disagreement(structure[:n], structure[n:])
     return loss
+
+
+def structure_disagreement(a: Tensor, b: Tensor) -> Tensor:
+    """Mean squared difference of two structures relative to their variance: scale-free, so shrinking the structure
+    cannot lower it (a plain MSE could, and collapsed the structure in a pilot); 0 when equal, about 2 unrelated."""
+    return F.mse_loss(a, b) / (0.5 * (a.var() + b.var()) + 1e-8)
 
 
 def train_split_codec(model_config: SplitCodecConfig, config: SplitCodecTrainingConfig, pool: RenditionPool,
