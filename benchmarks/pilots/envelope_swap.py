@@ -1,8 +1,10 @@
 """Pilot (issue 3) for a codec that splits its channels: how much of the instrument does a time-pooled smooth
 spectral envelope carry? Each held-out melody's log-magnitude STFT has its own pooled envelope (frames within
 60 dB of the loudest, cepstrally liftered) replaced by its donor's (another melody on the target instrument);
-source phase kept. Judged as the trade-off judges edits.
-Usage: python benchmarks/pilots/envelope_swap.py [--model default --items 40]
+source phase kept. Judged as the trade-off judges edits. With --per-frame, each frame's own envelope and level
+(quefrencies 0..lifter) are replaced by those of the rendition's frame (the same notes on the target instrument):
+what a source-filter split would allow if the envelope channels were generated perfectly.
+Usage: python benchmarks/pilots/envelope_swap.py [--model default --items 40 --per-frame]
 """
 import argparse
 import json
@@ -26,10 +28,18 @@ def pooled_envelope(log_magnitude: torch.Tensor, lifter: int) -> torch.Tensor:
     return torch.fft.rfft(cepstrum).real[:, : mean.shape[-1]]
 
 
+def frame_envelopes(log_magnitude: torch.Tensor, lifter: int) -> torch.Tensor:
+    """(N, F, T) log-magnitudes -> (N, F, T): each frame's level and smooth envelope (quefrencies 0..lifter)."""
+    cepstrum = torch.fft.irfft(log_magnitude, n=2 * (log_magnitude.shape[-2] - 1), dim=-2)
+    cepstrum[:, lifter + 1: -lifter] = 0
+    return torch.fft.rfft(cepstrum, dim=-2).real[:, : log_magnitude.shape[-2]]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="default")
     p.add_argument("--items", type=int, default=40)
+    p.add_argument("--per-frame", action="store_true", help="swap each frame's envelope with the rendition's")
     args = p.parse_args()
     bundle = load_bundle(args.model)
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
@@ -38,8 +48,13 @@ def main() -> None:
     spec = torch.stft(items.waves, N_FFT, HOP, window=window, return_complex=True)
     log_source = spec.abs().clamp_min(1e-5).log()
     log_donor = torch.stft(items.donors, N_FFT, HOP, window=window, return_complex=True).abs().clamp_min(1e-5).log()
+    log_rendition = torch.stft(items.renditions, N_FFT, HOP, window=window, return_complex=True).abs().clamp_min(1e-5).log()
     for lifter in (10, 30, 80, 512):
-        swapped = log_source - pooled_envelope(log_source, lifter)[..., None] + pooled_envelope(log_donor, lifter)[..., None]
+        if args.per_frame:
+            swapped = log_source - frame_envelopes(log_source, lifter) + frame_envelopes(log_rendition, lifter)
+        else:
+            swapped = (log_source - pooled_envelope(log_source, lifter)[..., None]
+                       + pooled_envelope(log_donor, lifter)[..., None])
         out = torch.istft(swapped.exp() * torch.exp(1j * spec.angle()), N_FFT, HOP, window=window,
                           length=items.waves.shape[1])
         out = out / out.abs().amax(-1, keepdim=True).clamp_min(1e-6) * items.waves.abs().amax(-1, keepdim=True)
