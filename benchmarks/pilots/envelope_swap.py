@@ -12,6 +12,7 @@ import json
 import torch
 
 from timbre.analysis.edit_quality import edit_scores, held_out_items
+from timbre.cepstrum import cepstral_envelope
 from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 
@@ -19,20 +20,12 @@ N_FFT, HOP = 1024, 256
 
 
 def pooled_envelope(log_magnitude: torch.Tensor, lifter: int) -> torch.Tensor:
-    """(N, F, T) log-magnitudes -> (N, F): mean over the non-silent frames, smoothed by keeping `lifter` quefrencies."""
+    """(N, F, T) log-magnitudes -> (N, F): mean over the non-silent frames, smoothed by keeping quefrencies
+    0..lifter - 1."""
     energy = log_magnitude.exp().pow(2).sum(-2)
     keep = (energy > energy.amax(-1, keepdim=True) * 1e-6).float()[:, None]
     mean = (log_magnitude * keep).sum(-1) / keep.sum(-1).clamp_min(1)
-    cepstrum = torch.fft.irfft(mean, n=2 * (mean.shape[-1] - 1))
-    cepstrum[:, lifter:-lifter] = 0
-    return torch.fft.rfft(cepstrum).real[:, : mean.shape[-1]]
-
-
-def frame_envelopes(log_magnitude: torch.Tensor, lifter: int) -> torch.Tensor:
-    """(N, F, T) log-magnitudes -> (N, F, T): each frame's level and smooth envelope (quefrencies 0..lifter)."""
-    cepstrum = torch.fft.irfft(log_magnitude, n=2 * (log_magnitude.shape[-2] - 1), dim=-2)
-    cepstrum[:, lifter + 1: -lifter] = 0
-    return torch.fft.rfft(cepstrum, dim=-2).real[:, : log_magnitude.shape[-2]]
+    return cepstral_envelope(mean, lifter - 1, dim=-1)
 
 
 def main() -> None:
@@ -46,12 +39,15 @@ def main() -> None:
     rate, window = bundle.sample_rate, torch.hann_window(N_FFT)
     source_contour, rendition_contour = pitch_contour(items.waves, rate), pitch_contour(items.renditions, rate)
     spec = torch.stft(items.waves, N_FFT, HOP, window=window, return_complex=True)
-    log_source = spec.abs().clamp_min(1e-5).log()
-    log_donor = torch.stft(items.donors, N_FFT, HOP, window=window, return_complex=True).abs().clamp_min(1e-5).log()
-    log_rendition = torch.stft(items.renditions, N_FFT, HOP, window=window, return_complex=True).abs().clamp_min(1e-5).log()
+
+    def log_magnitude(x):
+        return torch.stft(x, N_FFT, HOP, window=window, return_complex=True).abs().clamp_min(1e-5).log()
+
+    log_source, log_donor = spec.abs().clamp_min(1e-5).log(), log_magnitude(items.donors)
+    log_rendition = log_magnitude(items.renditions)
     for lifter in (10, 30, 80, 512):
         if args.per_frame:
-            swapped = log_source - frame_envelopes(log_source, lifter) + frame_envelopes(log_rendition, lifter)
+            swapped = log_source - cepstral_envelope(log_source, lifter) + cepstral_envelope(log_rendition, lifter)
         else:
             swapped = (log_source - pooled_envelope(log_source, lifter)[..., None]
                        + pooled_envelope(log_donor, lifter)[..., None])

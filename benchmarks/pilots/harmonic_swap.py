@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from timbre.analysis.edit_quality import edit_scores, held_out_items
+from timbre.cepstrum import cepstral_envelope
 from timbre.metrics.pitch import STEP_MS, pitch_contour
 from timbre.models.bundle import load_bundle
 from timbre.models.codec import griffin_lim
@@ -55,9 +56,12 @@ def noise_floor(magnitude: torch.Tensor) -> torch.Tensor:
     """(B, F, T) -> the smooth lower envelope of each frame: a 9-bin minimum, then cepstrally smoothed."""
     low = -F.max_pool1d(-magnitude.permute(0, 2, 1).flatten(0, 1)[:, None], 9, 1, 4)[:, 0]
     log = low.reshape(magnitude.shape[0], magnitude.shape[2], -1).permute(0, 2, 1).clamp_min(1e-5).log()
-    cepstrum = torch.fft.irfft(log, n=2 * (log.shape[1] - 1), dim=1)
-    cepstrum[:, FLOOR_LIFTER + 1: -FLOOR_LIFTER] = 0
-    return torch.fft.rfft(cepstrum, dim=1).real[:, : log.shape[1]].exp()
+    return cepstral_envelope(log, FLOOR_LIFTER, dim=1).exp()
+
+
+def log_level(magnitude: torch.Tensor) -> torch.Tensor:
+    """(B, F, T) -> (B, 1, T): log of each frame's root-sum-square over F, floored at 1e-5."""
+    return magnitude.pow(2).sum(1, keepdim=True).clamp_min(1e-10).log() / 2
 
 
 def render(amplitudes: torch.Tensor, f0: torch.Tensor, floor: torch.Tensor, rate: int) -> torch.Tensor:
@@ -71,8 +75,7 @@ def render(amplitudes: torch.Tensor, f0: torch.Tensor, floor: torch.Tensor, rate
 def pooled_by_index(amplitudes: torch.Tensor, voiced: torch.Tensor) -> torch.Tensor:
     """(B, K, T) -> (B, K): mean log amplitude of each harmonic relative to its frame's harmonic level, over voiced
     frames where the harmonic lies below Nyquist."""
-    level = amplitudes.pow(2).sum(1, keepdim=True).clamp_min(1e-10).log() / 2
-    relative = amplitudes.clamp_min(1e-5).log() - level
+    relative = amplitudes.clamp_min(1e-5).log() - log_level(amplitudes)
     present = (amplitudes > 0) & voiced[:, None]
     return (relative * present).sum(-1) / present.sum(-1).clamp_min(1)
 
@@ -95,11 +98,10 @@ def main() -> None:
     f0, voiced = frame_pitch(items.waves, rate, frames)
     donor_f0, donor_voiced = frame_pitch(items.donors, rate, frames)
     own = harmonic_amplitudes(source, f0, rate, args.harmonics)
-    level = own.pow(2).sum(1, keepdim=True).clamp_min(1e-10).log() / 2
+    level = log_level(own)
     code = pooled_by_index(harmonic_amplitudes(donor, donor_f0, rate, args.harmonics), donor_voiced)
-    donor_floor = (noise_floor(donor).log() - donor.pow(2).sum(1, keepdim=True).clamp_min(1e-10).log() / 2)
-    donor_floor = donor_floor.mean(-1, keepdim=True)  # pooled floor relative to the frame's energy
-    source_energy = source.pow(2).sum(1, keepdim=True).clamp_min(1e-10).log() / 2
+    donor_floor = (noise_floor(donor).log() - log_level(donor)).mean(-1, keepdim=True)  # relative to frame energy
+    source_energy = log_level(source)
     per_frame = harmonic_amplitudes(rendition, f0, rate, args.harmonics)
     rows = {  # amplitudes, noise floor, and the spectrum of the frames the source leaves unvoiced
         "source harmonics": (own, noise_floor(source), source),

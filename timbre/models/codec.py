@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from timbre.models.layers import ResBlock
+from timbre.models.layers import ResBlock, zeroed
 
 LOG_FLOOR = 1e-4  # magnitude floor before the log (-80 dB); training and encoding see the same floor
 LOG_CENTRE, LOG_SPREAD = -3.0, 4.0  # log-magnitudes span about -9.2..3.5: mapped to about -1.5..1.6 inside the network
@@ -53,8 +53,7 @@ class Correction(nn.Module):
         self.blocks = nn.Sequential(*(ResBlock(width, 2**i) for i in range(depth)))
         self.out = nn.Conv1d(width, outputs, 1)
         if zero_out:
-            nn.init.zeros_(self.out.weight)
-            nn.init.zeros_(self.out.bias)
+            zeroed(self.out)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.out(F.gelu(self.blocks(self.inp(x))))

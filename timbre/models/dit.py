@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from timbre.models.layers import ItemLinear
+from timbre.models.layers import ItemLinear, zeroed
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,7 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(cfg.width, elementwise_affine=False, eps=1e-6)
         hidden = int(cfg.width * cfg.mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(cfg.width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, cfg.width))
-        self.ada = ItemLinear(cfg.width, 6 * cfg.width)
-        nn.init.zeros_(self.ada.weight)
-        nn.init.zeros_(self.ada.bias)
+        self.ada = zeroed(ItemLinear(cfg.width, 6 * cfg.width))
 
     def forward(self, x: Tensor, emb: Tensor) -> Tensor:
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(emb).chunk(6, dim=-1)
@@ -86,11 +84,8 @@ class DiT(nn.Module):
         self.inp = nn.Linear(cfg.channels, cfg.width)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.norm_out = nn.LayerNorm(cfg.width, elementwise_affine=False, eps=1e-6)
-        self.ada_out = ItemLinear(cfg.width, 2 * cfg.width)
-        self.out = nn.Linear(cfg.width, cfg.channels)
-        for layer in (self.ada_out, self.out):
-            nn.init.zeros_(layer.weight)
-            nn.init.zeros_(layer.bias)
+        self.ada_out = zeroed(ItemLinear(cfg.width, 2 * cfg.width))
+        self.out = zeroed(nn.Linear(cfg.width, cfg.channels))
 
     def forward(self, x: Tensor, c_noise: Tensor, cond: Tensor) -> Tensor:
         dtype = self.inp.weight.dtype

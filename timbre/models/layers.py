@@ -27,5 +27,15 @@ class ResBlock(nn.Module):
         self.conv1 = nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation)
         self.conv2 = nn.Conv1d(width, width, 1)
 
+    def branch(self, x: Tensor) -> Tensor:
+        return self.conv2(F.gelu(self.conv1(F.gelu(x))))
+
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv2(F.gelu(self.conv1(F.gelu(x))))
+        return x + self.branch(x)
+
+
+def zeroed(layer: nn.Module) -> nn.Module:
+    """The layer with its weight and bias set to zero (an output or modulation that starts switched off)."""
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer

@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from timbre.cepstrum import cepstral_envelope
 from timbre.models.codec import Correction, SpectralFrames
+from timbre.models.layers import ResBlock, zeroed
 
 
 @dataclass(frozen=True)
@@ -40,22 +42,19 @@ class SplitCodecConfig:
         return self.structure_channels + self.timbre_channels
 
 
-class FiLMBlock(nn.Module):
-    """A dilated residual block (GELU, conv k3, GELU, conv k1) over a frame-wise normalised input that a per-item
-    code scales and shifts; the modulation starts at zero."""
+class FiLMBlock(ResBlock):
+    """The dilated residual block, its branch reading a frame-wise normalised input that a per-item code scales and
+    shifts; the modulation starts at zero."""
 
     def __init__(self, width: int, code: int, dilation: int):
-        super().__init__()
-        self.film = nn.Linear(code, 2 * width)
-        self.conv1 = nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation)
-        self.conv2 = nn.Conv1d(width, width, 1)
-        nn.init.zeros_(self.film.weight)
-        nn.init.zeros_(self.film.bias)
+        film = zeroed(nn.Linear(code, 2 * width))  # made before the convs: the seeded initial weights stay as they were
+        super().__init__(width, dilation)
+        self.film = film
 
     def forward(self, x: Tensor, code: Tensor) -> Tensor:
         scale, shift = self.film(code).unsqueeze(-1).chunk(2, dim=1)
         h = F.layer_norm(x.transpose(1, 2), (x.shape[1],)).transpose(1, 2) * (1 + scale) + shift
-        return x + self.conv2(F.gelu(self.conv1(F.gelu(h))))
+        return x + self.branch(h)
 
 
 class SplitCodec(SpectralFrames):
@@ -74,13 +73,8 @@ class SplitCodec(SpectralFrames):
         self.decoder_in = nn.Conv1d(c.structure_channels, c.width, 3, padding=1)
         self.decoder_blocks = nn.ModuleList(FiLMBlock(c.width, c.timbre_channels, 2 ** (i % 5))
                                             for i in range(c.decoder_depth))
-        self.decoder_out = nn.Conv1d(c.width, stacked, 1)
-        nn.init.zeros_(self.decoder_out.weight)
-        nn.init.zeros_(self.decoder_out.bias)
-        self.harmonic_gates = nn.Conv1d(c.width, c.harmonic_views * stacked, 1) if c.harmonic_views else None
-        if self.harmonic_gates is not None:
-            nn.init.zeros_(self.harmonic_gates.weight)
-            nn.init.zeros_(self.harmonic_gates.bias)
+        self.decoder_out = zeroed(nn.Conv1d(c.width, stacked, 1))
+        self.harmonic_gates = zeroed(nn.Conv1d(c.width, c.harmonic_views * stacked, 1)) if c.harmonic_views else None
 
     def fine_structure(self, logmag: Tensor) -> Tensor:
         """(B, bins, N) log-magnitudes without their smooth spectral envelope (cepstral quefrencies 1..lifter), the
@@ -88,11 +82,7 @@ class SplitCodec(SpectralFrames):
         lifter = self.config.envelope_lifter
         if lifter == 0:
             return logmag
-        cepstrum = torch.fft.irfft(logmag, n=2 * (self.bins - 1), dim=1)
-        envelope = torch.zeros_like(cepstrum)
-        envelope[:, 1: lifter + 1] = cepstrum[:, 1: lifter + 1]
-        envelope[:, -lifter:] = cepstrum[:, -lifter:]
-        return logmag - torch.fft.rfft(envelope, dim=1).real
+        return logmag - cepstral_envelope(logmag, lifter, dim=1, level=False)
 
     def encode_structure(self, logmag: Tensor) -> Tensor:
         """Unscaled structure (B, S, T), read from the level and fine structure of log-magnitudes (B, bins, N)."""
