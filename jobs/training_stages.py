@@ -19,12 +19,14 @@ from timbre.models.checkpoint import load_component, save_component
 from timbre.models.codec import SpectralCodecConfig
 from timbre.models.conditioner import ContrastiveConditionerConfig
 from timbre.models.dit import DiTConfig
+from timbre.models.harmonic_codec import HarmonicCodecConfig
 from timbre.models.latent_classifier import LatentClassifierConfig
 from timbre.models.split_codec import SplitCodecConfig
 from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, held_out_accuracy,
                                          train_audio_classifier, train_latent_classifier)
 from timbre.training.codec import CodecTrainingConfig, evaluate_codec, train_codec
 from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_conditioner, train_conditioner
+from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
 from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
 from timbre.training.pool import Pool, corpus_pool
 from timbre.training.split_codec import (RenditionPool, SplitCodecTrainingConfig, evaluate_split_codec,
@@ -41,8 +43,8 @@ class Scale:
 
     stems: int  # training stems in the pool
     notes: int  # training notes in the pool
-    codec: SpectralCodecConfig | SplitCodecConfig  # the plain codec, or one trained to split its channels
-    codec_training: CodecTrainingConfig | SplitCodecTrainingConfig  # the matching training settings
+    codec: SpectralCodecConfig | SplitCodecConfig | HarmonicCodecConfig  # the plain codec, or a split one
+    codec_training: CodecTrainingConfig | SplitCodecTrainingConfig | HarmonicCodecTrainingConfig  # its settings
     conditioner: ContrastiveConditionerConfig
     conditioner_training: ConditionerTrainingConfig
     audio_classifier: AudioClassifierConfig
@@ -84,6 +86,11 @@ SCALES = {
         n_fft=256, stft_hop=64, structure_channels=6, timbre_channels=2, width=16, encoder_depth=1, decoder_depth=1,
         envelope_lifter=3, griffin_lim_iters=4), codec_training=SplitCodecTrainingConfig(
         steps=3, batch=2, melodies=3, pca_crops=8)),
+    # the harmonic codec (timbre.models.harmonic_codec): pitch in the structure, harmonic amplitudes as timbre
+    "full-harmonic": replace(FULL, codec=HarmonicCodecConfig(), codec_training=HarmonicCodecTrainingConfig()),
+    "smoke-harmonic": replace(SMOKE, codec=HarmonicCodecConfig(
+        n_fft=512, stft_hop=128, harmonics=8, floor_lifter=4, floor_window=5, timbre_channels=6,
+        griffin_lim_iters=4), codec_training=HarmonicCodecTrainingConfig(pca_crops=8)),
 }
 
 
@@ -172,6 +179,9 @@ def codec(ctx: Context) -> None:
     if isinstance(ctx.scale.codec, SplitCodecConfig):
         _single_model_stage(ctx, "codec", train_split_codec, ctx.scale.codec, ctx.scale.codec_training,
                             evaluate_split_codec, record_model=True, pool=ctx.renditions)
+    elif isinstance(ctx.scale.codec, HarmonicCodecConfig):
+        _single_model_stage(ctx, "codec", train_harmonic_codec, ctx.scale.codec, ctx.scale.codec_training,
+                            evaluate_codec, record_model=True)
     else:
         _single_model_stage(ctx, "codec", train_codec, ctx.scale.codec, ctx.scale.codec_training, evaluate_codec,
                             record_model=True)

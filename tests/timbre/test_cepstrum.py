@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from timbre.cepstrum import cepstral_envelope
+from timbre.cepstrum import cepstral_coefficients, cepstral_envelope, envelope_from_coefficients
 
 
 def test_the_envelope_keeps_low_quefrencies_and_the_level_only_when_asked():
@@ -23,3 +23,12 @@ def test_the_envelope_is_taken_along_the_named_dimension():
     along_bins = cepstral_envelope(frames, 3, dim=1)
     each = torch.stack([cepstral_envelope(frames[:, :, t], 3, dim=-1) for t in range(7)], dim=-1)
     assert along_bins.shape == frames.shape and torch.allclose(along_bins, each, atol=1e-6)
+
+
+def test_coefficients_rebuild_the_liftered_envelope():
+    g = torch.Generator().manual_seed(1)
+    frames = torch.randn(3, 5, 129, generator=g)
+    for lifter in (0, 4, 20):
+        rebuilt = envelope_from_coefficients(cepstral_coefficients(frames, lifter), 129)
+        assert rebuilt.shape == frames.shape
+        assert torch.allclose(rebuilt, cepstral_envelope(frames, lifter, dim=-1), atol=1e-5)

@@ -16,6 +16,7 @@ from timbre.models.audio_classifier import AudioClassifier, AudioClassifierConfi
 from timbre.models.codec import SpectralCodec, SpectralCodecConfig
 from timbre.models.conditioner import ContrastiveConditioner, ContrastiveConditionerConfig
 from timbre.models.dit import DiT, DiTConfig
+from timbre.models.harmonic_codec import HarmonicCodec, HarmonicCodecConfig
 from timbre.models.latent_classifier import ConvLatentClassifier, LatentClassifierConfig
 from timbre.models.music2latent_codec import Music2LatentCodec, Music2LatentConfig
 from timbre.models.split_codec import SplitCodec, SplitCodecConfig
@@ -28,6 +29,7 @@ KINDS: dict[str, tuple[type[nn.Module], type]] = {
     ConvLatentClassifier.kind: (ConvLatentClassifier, LatentClassifierConfig),
     DiT.kind: (DiT, DiTConfig),
     FrameCodec.kind: (FrameCodec, FrameCodecConfig),
+    HarmonicCodec.kind: (HarmonicCodec, HarmonicCodecConfig),
     HashConditioner.kind: (HashConditioner, HashConditionerConfig),
     Music2LatentCodec.kind: (Music2LatentCodec, Music2LatentConfig),
     PooledClassifier.kind: (PooledClassifier, PooledClassifierConfig),

@@ -1,0 +1,129 @@
+import math
+
+import pytest
+import torch
+
+from timbre.models.checkpoint import load_component, save_component
+from timbre.models.harmonic_codec import HarmonicCodec, HarmonicCodecConfig, hann_lobe
+from timbre.pitch_tracking import track_pitch
+from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
+from timbre.training.pool import Pool
+
+RATE = 16000
+TINY = HarmonicCodecConfig(n_fft=512, stft_hop=128, stride=2, harmonics=12, floor_lifter=4, floor_window=5,
+                           timbre_channels=8, low_hz=180.0, high_hz=1100.0, griffin_lim_iters=16)
+BRIGHT = [1 / k for k in range(1, 13)]  # every harmonic
+HOLLOW = [1 / k if k % 2 else 0.0 for k in range(1, 13)]  # odd harmonics only
+
+
+def _tone(f0: float, amplitudes, seconds: float = 0.25, gain: float = 0.1) -> torch.Tensor:
+    t = torch.arange(int(seconds * RATE)) / RATE
+    return gain * sum(a * torch.sin(2 * math.pi * (k + 1) * f0 * t) for k, a in enumerate(amplitudes)
+                      if (k + 1) * f0 < RATE / 2)
+
+
+def _pool(notes=40, seed=0) -> Pool:
+    g = torch.Generator().manual_seed(seed)
+    rows, instruments = [], []
+    for i in range(notes):
+        f0 = float(200 * 2 ** (2 * torch.rand((), generator=g)))
+        rows.append(torch.cat([_tone(f0, (BRIGHT, HOLLOW)[i % 2], 0.5), torch.zeros(2000)]))
+        instruments.append(i % 2)
+    audio = torch.stack(rows)
+    return Pool(audio, torch.full((notes,), audio.shape[1]), torch.tensor(instruments))
+
+
+@pytest.fixture(scope="module")
+def fitted() -> HarmonicCodec:
+    return train_harmonic_codec(TINY, HarmonicCodecTrainingConfig(pca_crops=24, crop_seconds=0.25), _pool())[0]
+
+
+def _pitch(wave: torch.Tensor) -> torch.Tensor:
+    magnitude = torch.stft(wave, 1024, 256, window=torch.hann_window(1024), return_complex=True).abs()
+    return track_pitch(magnitude, RATE, 1024, 110.0, 1250.0).hz[:, 3:-3]
+
+
+def _harmonic_levels(wave: torch.Tensor, f0: float, count: int = 6) -> torch.Tensor:
+    """Magnitude of the wave's spectrum at harmonics 1..count, from one long FFT."""
+    spectrum = torch.fft.rfft(wave * torch.hann_window(wave.shape[-1])).abs()
+    hz = torch.arange(spectrum.shape[-1]) * RATE / wave.shape[-1]
+    return torch.stack([spectrum[..., ((hz - k * f0).abs() < f0 / 4)].amax(-1) for k in range(1, count + 1)], -1)
+
+
+def test_shapes_and_channel_layout():
+    codec = HarmonicCodec(TINY)
+    assert codec.channels == 6 + 8 and codec.config.structure_channels == 6 and codec.hop_length == 256
+    for samples in (256, 1000, 4096):
+        z = codec.encode(torch.randn(2, samples) * 0.1)
+        assert z.shape == (2, 14, math.ceil(samples / 256))
+        assert codec.decode(z).shape == (2, z.shape[-1] * 256)
+
+
+def test_the_hann_lobe_matches_the_window_transform():
+    fine = torch.fft.rfft(torch.hann_window(512), n=64 * 512).abs()
+    offsets = torch.tensor([0.0, 0.3, 0.5, 1.0, 1.5, 1.9])
+    sampled = fine[(offsets * 64).round().long()] / fine[0]
+    assert torch.allclose(hann_lobe(offsets), sampled, atol=2e-3)
+    assert hann_lobe(torch.tensor([2.0, 3.3])).tolist() == [0.0, 0.0]
+
+
+def test_analysis_reads_f0_and_harmonic_amplitudes_and_rendering_puts_them_back():
+    codec = HarmonicCodec(TINY)
+    f0, amplitudes = 311.1, [1.0, 0.5, 0.25, 0.6, 0.1, 0.3]
+    logmag = codec.log_magnitude(_tone(f0, amplitudes)[None])
+    frames = codec.analyse(logmag)
+    inner = slice(4, -4)
+    assert (1200 * torch.log2(frames.hz[0, inner] / f0)).abs().max() < 5
+    relative = (frames.amplitudes[0, :6, inner] - frames.amplitudes[0, :1, inner]).exp().median(-1).values
+    assert torch.allclose(relative, torch.tensor(amplitudes), rtol=0.05)  # ratios to the fundamental
+    assert (frames.amplitudes[0, 6:, inner] < frames.amplitudes[0, :1, inner] - 4).all()  # absent harmonics are low
+    rendered = codec.render(frames.hz, frames.level, frames.amplitudes, frames.floor)
+    peaks = (torch.arange(1, 7)[:, None] * frames.hz[0, inner] / codec.bin_hz).round().long()
+    true, rebuilt = logmag.exp()[0, :, inner].gather(0, peaks), rendered[0, :, inner].gather(0, peaks)
+    assert torch.allclose(rebuilt, true, rtol=0.05)
+
+
+@torch.no_grad()
+def test_fitting_scales_every_channel_and_the_round_trip_keeps_pitch_and_timbre(fitted):
+    assert float(fitted.structure_std[0]) > 0
+    z = torch.cat([fitted.encode(_tone(f, BRIGHT, 1.0)[None]) for f in (220.0, 440.0, 660.0)])
+    assert 0.2 < float(z[:, 6:].std()) < 1.0  # scaled near 0.5
+    for amplitudes in (BRIGHT, HOLLOW):
+        wave = _tone(277.2, amplitudes, 1.0)[None]
+        out = fitted.decode(fitted.encode(wave))
+        assert (1200 * torch.log2(_pitch(out) / 277.2)).abs().median() < 10
+        levels = _harmonic_levels(out[0, 2000:14000], 277.2)
+        even_to_odd = float(levels[1::2].sum() / levels[0::2].sum())
+        assert even_to_odd > 0.3 if amplitudes is BRIGHT else even_to_odd < 0.1
+
+
+@torch.no_grad()
+def test_swapped_timbre_keeps_the_structure_pitch_and_brings_the_donor_spectrum(fitted):
+    source = fitted.encode(_tone(233.1, BRIGHT, 1.0)[None])
+    donor = fitted.encode(_tone(415.3, HOLLOW, 1.0)[None])
+    out = fitted.decode(fitted.swap_timbre(source, donor))
+    assert (1200 * torch.log2(_pitch(out) / 233.1)).abs().median() < 10
+    levels = _harmonic_levels(out[0, 2000:14000], 233.1)
+    assert float(levels[1::2].sum() / levels[0::2].sum()) < 0.1  # the donor's odd-only pattern, at the source's f0
+
+
+@torch.no_grad()
+def test_decoding_reads_only_the_pitch_of_the_structure_channels(fitted):
+    z = fitted.encode(_tone(300.0, BRIGHT, 0.5)[None])
+    other = z.clone()
+    other[:, 2:6] = torch.randn(1, 4, z.shape[-1])  # onset and periodicity
+    assert torch.equal(fitted.decode_log_magnitude(z), fitted.decode_log_magnitude(other))
+    shifted = z.clone()
+    shifted[:, :2] += 0.5
+    assert not torch.allclose(fitted.decode_log_magnitude(z), fitted.decode_log_magnitude(shifted))
+
+
+@torch.no_grad()
+def test_encoding_is_per_item_and_round_trips_through_a_component_file(fitted, tmp_path):
+    waves = torch.stack([_tone(250.0, BRIGHT, 0.5), _tone(500.0, HOLLOW, 0.5)])
+    together = fitted.encode(waves)
+    assert torch.allclose(together[1:], fitted.encode(waves[1:]), atol=1e-5)
+    save_component(fitted, tmp_path / "codec.safetensors")
+    loaded = load_component(tmp_path / "codec.safetensors")
+    assert isinstance(loaded, HarmonicCodec) and loaded.config == TINY
+    assert torch.equal(loaded.encode(waves), together)

@@ -1,0 +1,172 @@
+"""A harmonic codec: a DDSP-style split (Engel et al. 2020) rendered in the STFT domain and decoded by Griffin-Lim.
+
+Structure channels hold each frame's pitch, onset strength and periodicity (what is played, and when); timbre
+channels are a learned mixture (whitened PCA) of each frame's level, its harmonic amplitudes by harmonic number
+relative to that level, and the cepstrum of its noise floor (what plays it). The decoder places harmonic k at
+k * f0 read from the structure, so the timbre channels hold no pitch by construction: swapping or regenerating them
+keeps the notes. Structure channels come first. Pitch comes from the codec's own tracker (timbre.pitch_tracking)."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from timbre.cepstrum import cepstral_coefficients, envelope_from_coefficients
+from timbre.models.codec import LOG_FLOOR, SpectralFrames
+from timbre.pitch_tracking import track_pitch
+
+REFERENCE_HZ = 261.63  # middle C: pitch is stored as octaves above it
+STRUCTURE_FEATURES = ("pitch", "onset", "periodicity")  # per STFT frame, in this order
+ABSENT_HARMONIC = -9.0  # relative log amplitude stored for harmonics above Nyquist (about -78 dB), never rendered
+
+
+@dataclass(frozen=True)
+class HarmonicCodecConfig:
+    """Sizes of the harmonic codec; hop_length = stft_hop * stride samples per latent frame."""
+
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    stft_hop: int = 256
+    stride: int = 2  # STFT frames per latent frame: 31.25 latent frames/s at 16 kHz
+    harmonics: int = 64  # harmonic amplitudes per frame (64 reach Nyquist at 125 Hz)
+    floor_lifter: int = 20  # cepstral coefficients 0..lifter of the noise floor
+    floor_window: int = 9  # bins of the running minimum under the harmonics that the noise floor smooths
+    timbre_channels: int = 58  # learned channels over stride * (1 + harmonics + floor_lifter + 1) timbre features
+    low_hz: float = 110.0  # pitch tracker range (the corpus plays MIDI 48-84: 131-1047 Hz)
+    high_hz: float = 1250.0
+    griffin_lim_iters: int = 48
+    latent_std: float = 0.5  # every channel is scaled to this std on the training frames (EDM's sigma_data)
+
+    @property
+    def structure_channels(self) -> int:
+        return len(STRUCTURE_FEATURES) * self.stride
+
+    @property
+    def timbre_features(self) -> int:
+        """Timbre numbers per STFT frame: level, harmonic amplitudes, noise-floor cepstrum."""
+        return 1 + self.harmonics + self.floor_lifter + 1
+
+    @property
+    def channels(self) -> int:
+        return self.structure_channels + self.timbre_channels
+
+
+@dataclass(frozen=True)
+class HarmonicFrames:
+    """What the codec reads from each STFT frame (B, ..., N): f0 in Hz, onset strength and periodicity (structure);
+    log level, harmonic log amplitudes relative to the level (B, K, N) and the noise floor's cepstrum relative to the
+    level (B, L + 1, N) (timbre)."""
+
+    hz: Tensor
+    onset: Tensor
+    periodicity: Tensor
+    level: Tensor
+    amplitudes: Tensor
+    floor: Tensor
+
+
+def hann_lobe(offset: Tensor) -> Tensor:
+    """The Hann window's main lobe at fractional bin offsets, 1 at 0 and 0 from 2 bins on: |sinc(d) / (1 - d^2)|."""
+    d = offset.abs()
+    near_one = (d - 1).abs() < 1e-4
+    lobe = torch.sinc(d) / torch.where(near_one, torch.ones_like(d), 1 - d**2)
+    return torch.where(d >= 2, torch.zeros_like(d), torch.where(near_one, torch.full_like(d, 0.5), lobe.abs()))
+
+
+class HarmonicCodec(SpectralFrames):
+    """Codec protocol: encode (B, S) -> (B, C, ceil(S / hop_length)); decode (B, C, T) -> (B, T * hop_length).
+    Channels [0, structure_channels) are structure (pitch, onset, periodicity of each STFT frame), the rest timbre."""
+
+    kind = "harmonic_codec"
+
+    def __init__(self, config: HarmonicCodecConfig = HarmonicCodecConfig()):
+        super().__init__(config)
+        c = config
+        self.register_buffer("structure_mean", torch.zeros(c.structure_channels))
+        self.register_buffer("structure_std", torch.ones(c.structure_channels))
+        self.enc_linear = nn.Conv1d(c.timbre_features * c.stride, c.timbre_channels, 1)
+        self.dec_linear = nn.Conv1d(c.timbre_channels, c.timbre_features * c.stride, 1)
+
+    @property
+    def bin_hz(self) -> float:
+        return self.sample_rate / self.config.n_fft
+
+    def harmonic_positions(self, hz: Tensor) -> Tensor:
+        """(B, N) f0 -> (B, K, N) fractional bins of harmonics 1..K."""
+        k = torch.arange(1, self.config.harmonics + 1, device=hz.device, dtype=hz.dtype)
+        return k[:, None] * hz[:, None] / self.bin_hz
+
+    def analyse(self, logmag: Tensor) -> HarmonicFrames:
+        """Log-magnitude frames (B, bins, N) -> the codec's per-frame numbers."""
+        c = self.config
+        magnitude = logmag.exp()
+        pitch = track_pitch(magnitude, self.sample_rate, c.n_fft, c.low_hz, c.high_hz)
+        level = magnitude.pow(2).sum(1).clamp_min(1e-12).log() / 2
+        onset = F.relu(level - torch.cat([level[:, :1], level[:, :-1]], dim=1))  # rises of the log level
+        position = self.harmonic_positions(pitch.hz)
+        nearest = position.round().long().clamp(0, self.bins - 1)
+        peak = torch.stack([magnitude.gather(1, (nearest + s).clamp(0, self.bins - 1)) for s in (-1, 0, 1)]).amax(0)
+        amplitude = peak / hann_lobe(nearest - position).clamp_min(0.5)  # the lobe's peak, not its nearest sample
+        relative = amplitude.clamp_min(LOG_FLOOR).log() - level[:, None]
+        relative = torch.where(position < self.bins - 2, relative, torch.full_like(relative, ABSENT_HARMONIC))
+        low = -F.max_pool1d(-magnitude.transpose(1, 2), c.floor_window, 1, c.floor_window // 2)
+        floor = cepstral_coefficients(low.clamp_min(LOG_FLOOR).log(), c.floor_lifter).transpose(1, 2)
+        floor = floor - torch.eye(1, c.floor_lifter + 1, dtype=floor.dtype)[0, :, None] * level[:, None]
+        return HarmonicFrames(pitch.hz, onset, pitch.periodicity, level, relative, floor)
+
+    def render(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor) -> Tensor:
+        """Per-frame f0 and level (B, N), relative harmonic log amplitudes (B, K, N) and noise-floor cepstrum
+        (B, L + 1, N) -> magnitude frames (B, bins, N): Hann main lobes at k * f0 below Nyquist over the floor."""
+        position = self.harmonic_positions(hz)
+        start = position.floor().long() - 1
+        weight = (amplitudes + level[:, None]).clamp(max=10.0).exp() * (position < self.bins - 2)
+        spectrum = envelope_from_coefficients(floor.transpose(1, 2), self.bins).transpose(1, 2) + level[:, None]
+        spectrum = spectrum.clamp(max=10.0).exp()
+        for shift in range(4):  # the main lobe spans 4 bins around each harmonic
+            index = start + shift
+            lobe = hann_lobe(index - position) * weight * ((index >= 0) & (index < self.bins))
+            spectrum = spectrum.scatter_add(1, index.clamp(0, self.bins - 1), lobe)
+        return spectrum
+
+    def frames_to_features(self, frames: HarmonicFrames) -> tuple[Tensor, Tensor]:
+        """Per-STFT-frame numbers -> stacked structure (B, 3 * stride, T) and timbre (B, F * stride, T) features."""
+        structure = torch.stack([torch.log2(frames.hz / REFERENCE_HZ), frames.onset, frames.periodicity], dim=1)
+        timbre = torch.cat([frames.level[:, None], frames.amplitudes, frames.floor], dim=1)
+        return self.stack_frames(structure), self.stack_frames(timbre)
+
+    def stack_frames(self, x: Tensor) -> Tensor:
+        """(B, D, stride * T) -> (B, D * stride, T), frame s of feature d at channel d * stride + s."""
+        b, d, n = x.shape
+        s = self.config.stride
+        return x.reshape(b, d, n // s, s).permute(0, 1, 3, 2).reshape(b, d * s, -1)
+
+    def unstack_frames(self, x: Tensor) -> Tensor:
+        """Inverse of `stack_frames`."""
+        b, ds, t = x.shape
+        s = self.config.stride
+        return x.reshape(b, ds // s, s, t).permute(0, 1, 3, 2).reshape(b, ds // s, -1)
+
+    def features(self, logmag: Tensor) -> tuple[Tensor, Tensor]:
+        """Log-magnitude frames (B, bins, stride * T) -> stacked structure and timbre features (unscaled)."""
+        return self.frames_to_features(self.analyse(logmag))
+
+    def encode_log_magnitude(self, logmag: Tensor) -> Tensor:
+        structure, timbre = self.features(logmag)
+        structure = (structure - self.structure_mean[:, None]) / self.structure_std[:, None] * self.config.latent_std
+        return torch.cat([structure, self.enc_linear(timbre)], dim=1)
+
+    def decode_log_magnitude(self, latents: Tensor) -> Tensor:
+        c = self.config
+        z = latents.to(self.dec_linear.weight.dtype)
+        structure = z[:, : c.structure_channels] / c.latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
+        pitch = self.unstack_frames(structure)[:, 0]
+        timbre = self.unstack_frames(self.dec_linear(z[:, c.structure_channels:]))
+        level, amplitudes, floor = timbre.split([1, c.harmonics, c.floor_lifter + 1], dim=1)
+        hz = REFERENCE_HZ * 2 ** pitch.clamp(-4, 4)
+        return self.render(hz, level[:, 0], amplitudes, floor).clamp_min(LOG_FLOOR).log()
+
+    def swap_timbre(self, latents: Tensor, donor: Tensor) -> Tensor:
+        """Latents (B, C, T) keeping their structure channels, with the timbre channels of donor latents (B, C, T),
+        frame by frame."""
+        s = self.config.structure_channels
+        return torch.cat([latents[:, :s], donor[:, s:]], dim=1)
