@@ -21,6 +21,7 @@ class ChannelAnalysis:
     basis_pitch_mi: np.ndarray  # (C,)
     basis_ranking: np.ndarray  # (C,) directions by decreasing instrument MI minus pitch MI
     frames: int  # frames analysed
+    samples: int  # samples the MI is estimated over: one per note when the frames name their notes
 
     def bundle_tensors(self) -> dict[str, torch.Tensor]:
         """The rankings and basis as a ModelBundle stores them."""
@@ -35,7 +36,7 @@ class ChannelAnalysis:
 
     def summary(self) -> dict[str, float]:
         """Shares of total MI in the top half of each ranking (the paper's clarity figure), per label."""
-        return {"frames": self.frames,
+        return {"frames": self.frames, "mi_samples": self.samples,
                 "raw_top_half_instrument_mi_share": top_share(self.raw_instrument_mi),
                 "raw_top_half_pitch_mi_share_same_channels": top_share(self.raw_pitch_mi, order=self.raw_ranking),
                 "basis_top_half_instrument_mi_share": top_share(self.basis_instrument_mi, order=self.basis_ranking),
@@ -46,12 +47,15 @@ class ChannelAnalysis:
 
 def analyse_channels(data: LabelledFrames, k: int = 3, pitch_weight: float = 1.0) -> ChannelAnalysis:
     """MI-guided inpainting 4.3.1's ranking on raw channels, and the same MI in the timbre basis, whose directions
-    are ranked by instrument MI minus pitch MI so that pitch-bearing directions stay with the structure."""
-    raw_inst = channel_mutual_information(data.frames, data.instruments, k)
-    raw_pitch = channel_mutual_information(data.frames, data.pitches, k)
+    are ranked by instrument MI minus pitch MI so that pitch-bearing directions stay with the structure. The basis
+    is fitted on frames; MI is estimated over one sample per note (its frames' mean) when the frames name their
+    notes (LabelledFrames.note_means says why)."""
+    samples = data.note_means()
+    raw_inst = channel_mutual_information(samples.frames, samples.instruments, k)
+    raw_pitch = channel_mutual_information(samples.frames, samples.pitches, k)
     basis, _ = timbre_basis(data.frames, data.instruments, data.pitches, pitch_weight)
-    rotated = data.frames @ basis
-    basis_inst = channel_mutual_information(rotated, data.instruments, k)
-    basis_pitch = channel_mutual_information(rotated, data.pitches, k)
+    rotated = samples.frames @ basis
+    basis_inst = channel_mutual_information(rotated, samples.instruments, k)
+    basis_pitch = channel_mutual_information(rotated, samples.pitches, k)
     return ChannelAnalysis(raw_inst, raw_pitch, ranking(raw_inst), basis, basis_inst, basis_pitch,
-                           ranking(basis_inst - basis_pitch), len(data.frames))
+                           ranking(basis_inst - basis_pitch), len(data.frames), len(samples.frames))
