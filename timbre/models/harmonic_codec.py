@@ -111,7 +111,7 @@ class HarmonicCodec(SpectralFrames):
         relative = torch.where(position < self.bins - 2, relative, torch.full_like(relative, ABSENT_HARMONIC))
         low = -F.max_pool1d(-magnitude.transpose(1, 2), c.floor_window, 1, c.floor_window // 2)
         floor = cepstral_coefficients(low.clamp_min(LOG_FLOOR).log(), c.floor_lifter).transpose(1, 2)
-        floor = floor - torch.eye(1, c.floor_lifter + 1, dtype=floor.dtype)[0, :, None] * level[:, None]
+        floor = torch.cat([floor[:, :1] - level[:, None], floor[:, 1:]], dim=1)  # c0 (the mean log) relative to the level
         return HarmonicFrames(pitch.hz, onset, pitch.periodicity, level, relative, floor)
 
     def render(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor) -> Tensor:
