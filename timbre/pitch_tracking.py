@@ -19,7 +19,7 @@ def interpolation_rows(positions: Tensor, bins: int) -> Tensor:
     positions beyond the last bin."""
     low = positions.floor().clamp(0, bins - 1).long()
     frac = (positions - low).clamp(0, 1)
-    rows = torch.zeros(*positions.shape, bins, dtype=positions.dtype)
+    rows = torch.zeros(*positions.shape, bins, dtype=positions.dtype, device=positions.device)
     inside = (positions < bins - 1).to(positions.dtype)
     rows.scatter_add_(-1, low[..., None], ((1 - frac) * inside)[..., None])
     rows.scatter_add_(-1, (low + 1).clamp(max=bins - 1)[..., None], (frac * inside)[..., None])
@@ -30,7 +30,7 @@ def salience_matrices(candidates: Tensor, bins: int, bin_hz: float, harmonics: i
                       decay: float) -> tuple[Tensor, Tensor]:
     """(C,) candidate f0s -> (C, bins) weights reading the harmonics k * f0 and the interharmonics (k - 1/2) * f0,
     k = 1..harmonics, each weighted decay^(k-1) (Hermes's compression of higher harmonics)."""
-    k = torch.arange(1, harmonics + 1, dtype=candidates.dtype)
+    k = torch.arange(1, harmonics + 1, dtype=candidates.dtype, device=candidates.device)
     weights = decay ** (k - 1)
     at_harmonics = interpolation_rows(candidates[:, None] * k / bin_hz, bins)
     between = interpolation_rows(candidates[:, None] * (k - 0.5) / bin_hz, bins)
@@ -46,16 +46,16 @@ def track_pitch(magnitude: Tensor, sample_rate: int, n_fft: int, low_hz: float, 
     before them (after them at the start; 261.63 Hz if none is voiced)."""
     bins = magnitude.shape[1]
     steps = int(1200 * torch.log2(torch.tensor(high_hz / low_hz)) / cents_step) + 1
-    candidates = low_hz * 2 ** (torch.arange(steps, dtype=torch.float64) * cents_step / 1200)
+    candidates = low_hz * 2 ** (torch.arange(steps, dtype=torch.float64, device=magnitude.device) * cents_step / 1200)
     on, off = salience_matrices(candidates, bins, sample_rate / n_fft, harmonics, decay)
     compressed = magnitude.double().clamp_min(0).sqrt()
     harmonic = torch.einsum("cf,bfn->bcn", on, compressed)
     interharmonic = torch.einsum("cf,bfn->bcn", off, compressed)
     salience = harmonic - interharmonic
     best = salience.argmax(1)  # (B, N)
-    periodicity = (salience / (harmonic + interharmonic).clamp_min(1e-12)).gather(1, best[:, None])[:, 0]
-    left = salience.gather(1, (best - 1).clamp(min=0)[:, None])[:, 0]
     centre = salience.gather(1, best[:, None])[:, 0]
+    periodicity = centre / (harmonic + interharmonic).gather(1, best[:, None])[:, 0].clamp_min(1e-12)
+    left = salience.gather(1, (best - 1).clamp(min=0)[:, None])[:, 0]
     right = salience.gather(1, (best + 1).clamp(max=steps - 1)[:, None])[:, 0]
     curvature = left - 2 * centre + right
     shift = torch.where(curvature < 0, 0.5 * (left - right) / curvature.clamp(max=-1e-12), torch.zeros_like(centre))
@@ -69,7 +69,7 @@ def hold_unvoiced(hz: Tensor, voiced: Tensor, default: float = 261.63) -> Tensor
     """(B, N) f0 with each unvoiced frame given the f0 of the last voiced frame before it, or of the first one after
     it when none comes before; `default` where a row has no voiced frame."""
     n = hz.shape[1]
-    index = torch.arange(n).expand_as(hz)
+    index = torch.arange(n, device=hz.device).expand_as(hz)
     last = torch.where(voiced, index, torch.full_like(index, -1)).cummax(1).values
     first_voiced = torch.where(voiced, index, torch.full_like(index, n)).min(1, keepdim=True).values
     source = torch.where(last >= 0, last, first_voiced.expand_as(last)).clamp(max=n - 1)

@@ -83,18 +83,23 @@ class SpectralFrames(nn.Module):
 
     def stack(self, logmag: Tensor) -> Tensor:
         """(B, bins, stride * T) log-magnitudes -> (B, bins * stride, T) normalised network input."""
-        b, f, n = logmag.shape
-        frames = ((logmag - LOG_CENTRE) / LOG_SPREAD).reshape(b, f, n // self.config.stride, self.config.stride)
-        return frames.permute(0, 1, 3, 2).reshape(b, f * self.config.stride, -1)
+        return self.stack_frames((logmag - LOG_CENTRE) / LOG_SPREAD)
+
+    def stack_frames(self, frames: Tensor) -> Tensor:
+        """(B, D, stride * T) -> (B, D * stride, T): frame s of latent frame t, feature d, at channel d * stride + s."""
+        b, d, n = frames.shape
+        stride = self.config.stride
+        return frames.reshape(b, d, n // stride, stride).permute(0, 1, 3, 2).reshape(b, d * stride, -1)
 
     def unstack(self, stacked: Tensor) -> Tensor:
         """Inverse of `stack`."""
         return self.interleave(stacked) * LOG_SPREAD + LOG_CENTRE
 
     def interleave(self, stacked: Tensor) -> Tensor:
-        """(B, bins * stride, T) -> (B, bins, stride * T): `stack`'s frame layout undone, values unchanged."""
+        """(B, D * stride, T) -> (B, D, stride * T): `stack_frames` undone, values unchanged."""
         b, _, t = stacked.shape
-        return stacked.reshape(b, self.bins, self.config.stride, t).permute(0, 1, 3, 2).reshape(b, self.bins, -1)
+        stride = self.config.stride
+        return stacked.reshape(b, -1, stride, t).permute(0, 1, 3, 2).reshape(b, stacked.shape[1] // stride, -1)
 
     def encode(self, wave: Tensor) -> Tensor:
         return self.encode_log_magnitude(self.log_magnitude(wave))

@@ -134,18 +134,6 @@ class HarmonicCodec(SpectralFrames):
         timbre = torch.cat([frames.level[:, None], frames.amplitudes, frames.floor], dim=1)
         return self.stack_frames(structure), self.stack_frames(timbre)
 
-    def stack_frames(self, x: Tensor) -> Tensor:
-        """(B, D, stride * T) -> (B, D * stride, T), frame s of feature d at channel d * stride + s."""
-        b, d, n = x.shape
-        s = self.config.stride
-        return x.reshape(b, d, n // s, s).permute(0, 1, 3, 2).reshape(b, d * s, -1)
-
-    def unstack_frames(self, x: Tensor) -> Tensor:
-        """Inverse of `stack_frames`."""
-        b, ds, t = x.shape
-        s = self.config.stride
-        return x.reshape(b, ds // s, s, t).permute(0, 1, 3, 2).reshape(b, ds // s, -1)
-
     def features(self, logmag: Tensor) -> tuple[Tensor, Tensor]:
         """Log-magnitude frames (B, bins, stride * T) -> stacked structure and timbre features (unscaled)."""
         return self.frames_to_features(self.analyse(logmag))
@@ -159,8 +147,8 @@ class HarmonicCodec(SpectralFrames):
         c = self.config
         z = latents.to(self.dec_linear.weight.dtype)
         structure = z[:, : c.structure_channels] / c.latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
-        pitch = self.unstack_frames(structure)[:, 0]
-        timbre = self.unstack_frames(self.dec_linear(z[:, c.structure_channels:]))
+        pitch = self.interleave(structure)[:, 0]
+        timbre = self.interleave(self.dec_linear(z[:, c.structure_channels:]))
         level, amplitudes, floor = timbre.split([1, c.harmonics, c.floor_lifter + 1], dim=1)
         hz = REFERENCE_HZ * 2 ** pitch.clamp(-4, 4)
         return self.render(hz, level[:, 0], amplitudes, floor).clamp_min(LOG_FLOOR).log()

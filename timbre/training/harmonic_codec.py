@@ -22,7 +22,8 @@ class HarmonicCodecTrainingConfig:
 def train_harmonic_codec(model_config: HarmonicCodecConfig, config: HarmonicCodecTrainingConfig, pool: Pool,
                          progress=None) -> tuple[HarmonicCodec, dict]:
     """Fit from the pool's crops, deterministically for a given seed; returns the codec and the share of the timbre
-    features' variance its channels keep."""
+    features' variance its channels keep. There are no optimiser steps, so `progress` (the stages' common
+    signature) is never called."""
     codec = HarmonicCodec(model_config)
     g = torch.Generator().manual_seed(config.seed)
     crops = random_crops(pool, config.pca_crops, int(config.crop_seconds * model_config.sample_rate), g).audio
@@ -42,6 +43,4 @@ def train_harmonic_codec(model_config: HarmonicCodecConfig, config: HarmonicCode
     codec.dec_linear.weight.div_(std)
     rebuilt = codec.dec_linear(codec.enc_linear(timbre))
     kept = 1 - float((rebuilt - timbre).pow(2).sum() / (timbre - timbre.mean((0, 2), keepdim=True)).pow(2).sum())
-    if progress is not None:
-        progress(0, 1 - kept)
     return codec.eval(), {"frames": int(flat.shape[0]), "timbre_variance_kept": kept}
