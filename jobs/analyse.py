@@ -68,6 +68,9 @@ def add_parser(sub) -> None:
     p.add_argument("--stems", type=int, default=200, help="noise-probe: stems per split (train on valid, test on test)")
     p.add_argument("--probe-steps", type=int, default=600, help="noise-probe: training steps")
     p.add_argument("--methods", default=None, help="tradeoff: comma-separated methods to sweep (default: all)")
+    p.add_argument("--structure-first", action="store_true",
+                   help="generation: sample the timbre channels again around the generated structure (a bundle "
+                        "whose codec declares structure channels and whose DiT reads known channels)")
     p.set_defaults(run=run)
 
 
@@ -85,7 +88,8 @@ def run_generation(args) -> int:
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
     frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
     per_instrument = max(1, args.items // len(bundle.instruments))
-    result = generation_accuracy(bundle, bundle.audio_classifier, per_instrument, frames, sampler, args.seed)
+    result = generation_accuracy(bundle, bundle.audio_classifier, per_instrument, frames, sampler, args.seed,
+                                 args.structure_first)
     print(json.dumps({"model": bundle.name, "sampler": asdict(sampler), **result}, indent=2))
     return 0
 
@@ -158,7 +162,8 @@ def run_mi(args) -> int:
     bundle = load_bundle(folder)
     out = Path(args.out) if args.out else folder
     analysis = analyse_and_record(bundle.codec, args.corpus_seed, args.notes, out / "mi.json", out / "mi.png")
-    save_bundle(replace(bundle, **analysis.bundle_tensors()), folder)
+    structure = getattr(bundle.codec, "structure_channels", 0)
+    save_bundle(replace(bundle, **analysis.bundle_tensors(structure)), folder)
     print(json.dumps(analysis.summary(), indent=2))
     print(f"wrote the channel ranking and timbre basis into {folder}; record and plot in {out}")
     return 0

@@ -92,6 +92,10 @@ SCALES = {
         n_fft=512, stft_hop=128, harmonics=8, floor_lifter=4, floor_window=5, timbre_channels=6,
         griffin_lim_iters=4), codec_training=HarmonicCodecTrainingConfig(pca_crops=8)),
 }
+# ... and with a DiT that also reads clean known channels (the structure, and random others) on half its items
+SCALES.update({f"{name}-known": replace(SCALES[name], dit=replace(SCALES[name].dit, known_input=True),
+                                        denoiser_training=replace(SCALES[name].denoiser_training, known_share=0.5))
+               for name in ("full-harmonic", "smoke-harmonic")})
 
 
 @dataclass
@@ -231,7 +235,7 @@ def denoiser(ctx: Context) -> None:
     tables = condition_tables(conditioner_model, ctx.pool)
     model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
     net, metrics = train_denoiser(model_config, config, latents, _frames_per_row(ctx.pool, codec_model.hop_length),
-                                  tables, ctx.progress("denoiser"))
+                                  tables, ctx.progress("denoiser"), getattr(codec_model, "structure_channels", 0))
     seconds = time.perf_counter() - start
     save_component(net, ctx.out / "denoiser.safetensors")
     bundle = ModelBundle("training", codec_model, EDMPrecond(net, config.sigma_data), conditioner_model, tables.null,
@@ -264,5 +268,5 @@ def analyse_and_assemble(ctx: Context) -> None:
         denoiser=EDMPrecond(net, ctx.scale.denoiser_training.sigma_data), conditioner=conditioner_model,
         null_cond=torch.zeros(conditioner_model.dim), instruments=INSTRUMENT_NAMES,
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
-        provenance=provenance, **analysis.bundle_tensors())
+        provenance=provenance, **analysis.bundle_tensors(getattr(codec_model, "structure_channels", 0)))
     save_bundle(bundle, ctx.out)

@@ -127,6 +127,7 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
     assert main(["train", "all", "--out", str(out), "--scale", "smoke-harmonic"]) == 0
     bundle = load_bundle(out)
     assert bundle.codec.kind == "harmonic_codec" and bundle.codec.channels == 12
+    assert sorted(bundle.channel_ranking[-6:].tolist()) == list(range(6))  # structure channels are renoised last
     evaluation = json.loads((out / "training" / "codec.json").read_text())["evaluation"]
     assert evaluation["pitch_within_50_cents"] > 0.9  # the tiny twin's pitch comes from its tracker, not training
     src = tmp_path / "in.wav"
@@ -134,3 +135,23 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
     assert main(["edit", str(src), "--method", "mi-inpaint", "--to", "violin", "-o", str(tmp_path / "o.wav"),
                  "--steps", "3", "--model", str(out), "--space", "raw"]) == 0
     assert sf.info(tmp_path / "o.wav").frames == 8000
+
+
+def test_the_known_channel_scale_trains_an_inpainting_dit_that_generates_structure_first(tmp_path):
+    from timbre.analysis.generation import generate_instrument, structure_mask
+    from timbre.edits import SamplerConfig
+    from timbre.errors import ModelError
+    from timbre.models.bundle import debug_bundle
+
+    out = tmp_path / "known"
+    assert main(["train", "all", "--out", str(out), "--scale", "smoke-harmonic-known"]) == 0
+    bundle = load_bundle(out)
+    keep = structure_mask(bundle)
+    assert keep is not None and int(keep.sum()) == bundle.codec.structure_channels == 6
+    sampler = SamplerConfig(steps=3, cfg=2.0)
+    plain = generate_instrument(bundle, "violin", 2, 8, sampler, seed=0)
+    refilled = generate_instrument(bundle, "violin", 2, 8, sampler, seed=0, structure_first=True)
+    assert torch.equal(refilled[:, keep], plain[:, keep])  # the same structure, its timbre sampled again
+    assert not torch.allclose(refilled[:, ~keep], plain[:, ~keep])
+    with pytest.raises(ModelError, match="cannot generate structure first"):
+        generate_instrument(debug_bundle(), "violin", 1, 8, sampler, seed=0, structure_first=True)

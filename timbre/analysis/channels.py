@@ -9,6 +9,12 @@ from timbre.analysis.mutual_information import channel_mutual_information, ranki
 from timbre.analysis.timbre_basis import timbre_basis
 
 
+def structure_last(ranking: np.ndarray, structure_channels: int) -> np.ndarray:
+    """The ranking with channels below `structure_channels` moved to its end, each part in its own order."""
+    ranking = np.asarray(ranking)
+    return np.concatenate([ranking[ranking >= structure_channels], ranking[ranking < structure_channels]])
+
+
 @dataclass(frozen=True, eq=False)
 class ChannelAnalysis:
     """Per-direction MI with instrument and pitch, in raw channels and in the timbre basis, and the rankings."""
@@ -23,9 +29,11 @@ class ChannelAnalysis:
     frames: int  # frames analysed
     samples: int  # samples the MI is estimated over: one per note when the frames name their notes
 
-    def bundle_tensors(self) -> dict[str, torch.Tensor]:
-        """The rankings and basis as a ModelBundle stores them."""
-        return {"channel_ranking": torch.from_numpy(self.raw_ranking.copy()),
+    def bundle_tensors(self, structure_channels: int = 0) -> dict[str, torch.Tensor]:
+        """The rankings and basis as a ModelBundle stores them. A codec whose first `structure_channels` channels
+        hold the structure by construction has them moved to the end of the raw ranking, in MI order, so that
+        MI-inpaint renoises them only when k reaches beyond every other channel."""
+        return {"channel_ranking": torch.from_numpy(structure_last(self.raw_ranking, structure_channels)),
                 "channel_basis": torch.from_numpy(self.basis).float(),
                 "basis_ranking": torch.from_numpy(self.basis_ranking.copy())}
 

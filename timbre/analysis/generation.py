@@ -5,28 +5,50 @@ from torch import Tensor, nn
 
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits.base import SamplerConfig, generate
+from timbre.edits.refill import refill
+from timbre.errors import ModelError
+from timbre.known_channels import reads_known_channels
 from timbre.models.bundle import ModelBundle
 from timbre.randomness import randn_items, item_generators
 
 
+def structure_mask(bundle: ModelBundle) -> Tensor | None:
+    """(C,) bool of the codec's structure channels when it declares them and the denoiser reads known channels:
+    then generation can refill the timbre around a generated structure. None otherwise."""
+    count = getattr(bundle.codec, "structure_channels", 0)
+    if not count or not reads_known_channels(bundle.denoiser):
+        return None
+    return torch.arange(bundle.codec.channels) < count
+
+
 @torch.no_grad()
 def generate_instrument(bundle: ModelBundle, instrument: str, count: int, frames: int, sampler: SamplerConfig,
-                        seed: int) -> Tensor:
-    """(count, C, frames) latents generated from the instrument's canonical prompt; item i's noise from (seed, i)."""
+                        seed: int, structure_first: bool = False) -> Tensor:
+    """(count, C, frames) latents generated from the instrument's canonical prompt; item i's noise from (seed, i).
+    With `structure_first` (a bundle with structure channels and an inpainting denoiser), the timbre channels are
+    then sampled again with the generated structure read clean."""
     cond = bundle.conditioner.embed_text([canonical_prompt(instrument)]).expand(count, -1)
     generators = item_generators(seed, [f"{instrument}#{i}" for i in range(count)])
     sigmas = sampler.sigmas()
     x = randn_items(generators, (bundle.codec.channels, frames)) * sigmas[0]
-    return generate(bundle.edit_model(), sampler, x, sigmas, cond)
+    latents = generate(bundle.edit_model(), sampler, x, sigmas, cond)
+    if not structure_first:
+        return latents
+    keep = structure_mask(bundle)
+    if keep is None:
+        raise ModelError(f"bundle {bundle.name} cannot generate structure first: its codec declares no structure "
+                         "channels or its denoiser does not read known channels")
+    return refill(bundle.edit_model(), sampler, latents, keep, cond, generators)
 
 
 @torch.no_grad()
 def generation_accuracy(bundle: ModelBundle, audio_classifier: nn.Module, per_instrument: int, frames: int,
-                        sampler: SamplerConfig, seed: int = 0) -> dict:
+                        sampler: SamplerConfig, seed: int = 0, structure_first: bool = False) -> dict:
     """Share of generations the audio classifier assigns to the conditioned instrument, overall and per instrument."""
     per = {}
     for index, name in enumerate(bundle.instruments):
-        waves = bundle.codec.decode(generate_instrument(bundle, name, per_instrument, frames, sampler, seed))
+        latents = generate_instrument(bundle, name, per_instrument, frames, sampler, seed, structure_first)
+        waves = bundle.codec.decode(latents)
         per[name] = float((audio_classifier(waves).argmax(-1) == index).float().mean())
-    return {"accuracy": float(np.mean(list(per.values()))), "per_instrument": per,
+    return {"accuracy": float(np.mean(list(per.values()))), "per_instrument": per, "structure_first": structure_first,
             "items": per_instrument * len(per), "seconds_each": frames * bundle.codec.hop_length / bundle.sample_rate}

@@ -1,6 +1,6 @@
 """MI-guided inpainting: fresh noise on timbre channels, structure clamped to the inversion path early on."""
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import Tensor
 
@@ -11,6 +11,7 @@ from timbre.edits.base import (EditBatch, EditModel, EditResult, SamplerConfig, 
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
 from timbre.errors import ConfigError
 from timbre.inversion import Trajectory
+from timbre.known_channels import WithKnownChannels, reads_known_channels
 from timbre.randomness import randn_items
 
 
@@ -32,15 +33,23 @@ def clamp_steps(clamp: float, steps: int) -> int:
 
 
 def sample_inpainted(model: EditModel, sampler: SamplerConfig, trajectory: Trajectory, split: ChannelSplit,
-                     noise: Tensor, target: Cond, n_clamp: int) -> Tensor:
-    """The sampling phase: timbre part fresh noise at sigma_max, structure pinned to the path for n_clamp steps."""
+                     noise: Tensor, target: Cond, n_clamp: int, source: Tensor | None = None) -> Tensor:
+    """The sampling phase: timbre part fresh noise at sigma_max, structure pinned to the path for n_clamp steps.
+    A denoiser that reads known channels (an inpainting DiT) also sees the source's clean structure channels
+    while they are pinned (raw channels only)."""
     sigmas = trajectory.sigmas
     x_start = split.with_structure(float(sigmas[0]) * noise, trajectory.top)
 
     def clamp_structure(x, i):
         return split.with_structure(x, trajectory.at(i)) if i < n_clamp else x
 
-    return generate(model, sampler, x_start, sigmas, target, hook=clamp_structure)
+    if source is None or n_clamp == 0 or split.basis is not None or not reads_known_channels(model.denoiser):
+        return generate(model, sampler, x_start, sigmas, target, hook=clamp_structure)
+    seeing = replace(model, denoiser=WithKnownChannels(model.denoiser, source, ~split.mask.to(source.device)))
+    x = generate(seeing, sampler, x_start, sigmas[: n_clamp + 1], target, hook=clamp_structure)
+    # the network is not scored on the channels it reads clean, so the structure leaves phase one from the path
+    x = split.with_structure(x, trajectory.at(n_clamp))
+    return generate(model, sampler, x, sigmas, target, start=n_clamp)
 
 
 def mi_inpaint(model: EditModel, batch: EditBatch, params: MIInpaintParams, sampler: SamplerConfig) -> EditResult:
@@ -54,7 +63,7 @@ def mi_inpaint(model: EditModel, batch: EditBatch, params: MIInpaintParams, samp
     trajectory = invert_source(model, batch, sampler, sampler.sigmas(), to=0)
     noise = randn_items(batch.generators, x0.shape[1:], device=x0.device, dtype=x0.dtype)
     n_clamp = clamp_steps(params.clamp, sampler.steps)
-    out = sample_inpainted(model, sampler, trajectory, split, noise, target_cond(batch), n_clamp)
+    out = sample_inpainted(model, sampler, trajectory, split, noise, target_cond(batch), n_clamp, x0)
     n_timbre = int(split.mask.sum())
     space = "raw" if model.channel_basis is None else "basis"
     return EditResult(out, {"timbre_channels": [n_timbre] * batch.size, "clamp_steps": [n_clamp] * batch.size,

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from timbre.conditions import Cond
+from timbre.known_channels import KnownChannelsInput
 from timbre.models.layers import ItemLinear, zeroed
 
 
@@ -20,6 +22,7 @@ class DiTConfig:
     heads: int = 6  # attention heads; width / heads must be even (rotary positions)
     mlp_ratio: float = 4.0  # MLP hidden width = width * mlp_ratio
     noise_features: int = 64  # Fourier features of c_noise
+    known_input: bool = False  # also read clean known channels and their mask (an inpainting DiT; timbre.known_channels)
 
     def __post_init__(self):
         if self.width % self.heads or (self.width // self.heads) % 2:
@@ -81,18 +84,37 @@ class DiT(nn.Module):
         self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(1000), cfg.noise_features // 2)))
         self.noise_mlp = nn.Sequential(ItemLinear(cfg.noise_features, cfg.width), nn.SiLU(), ItemLinear(cfg.width, cfg.width))
         self.cond_proj = ItemLinear(cfg.cond_dim, cfg.width)
-        self.inp = nn.Linear(cfg.channels, cfg.width)
+        self.inp = nn.Linear(cfg.channels * (3 if cfg.known_input else 1), cfg.width)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.norm_out = nn.LayerNorm(cfg.width, elementwise_affine=False, eps=1e-6)
         self.ada_out = zeroed(ItemLinear(cfg.width, 2 * cfg.width))
         self.out = zeroed(nn.Linear(cfg.width, cfg.channels))
 
-    def forward(self, x: Tensor, c_noise: Tensor, cond: Tensor) -> Tensor:
+    @property
+    def reads_known_channels(self) -> bool:
+        return self.config.known_input
+
+    def network_input(self, x: Tensor, cond: Cond) -> tuple[Tensor, Tensor]:
+        """(the condition embedding, the input sequence): x alone, or x beside the known channels and their mask."""
+        if isinstance(cond, Tensor):
+            embedding, known = cond, None
+        else:
+            embedding, known = cond["embedding"], KnownChannelsInput(cond["known"], cond["mask"])
+            if not self.config.known_input:
+                raise ValueError("this DiT was not trained with known channels (DiTConfig.known_input is False)")
+        if not self.config.known_input:
+            return embedding, x
+        if known is None:
+            known = KnownChannelsInput.none(x)
+        return embedding, torch.cat([x, *known.planes(x.shape[-1])], dim=1)
+
+    def forward(self, x: Tensor, c_noise: Tensor, cond: Cond) -> Tensor:
         dtype = self.inp.weight.dtype
+        embedding, seq = self.network_input(x, cond)
         angles = c_noise.to(torch.float32)[:, None] * self.freqs[None]
-        emb = self.noise_mlp(torch.cat([angles.cos(), angles.sin()], -1).to(dtype)) + self.cond_proj(cond.to(dtype))
+        emb = self.noise_mlp(torch.cat([angles.cos(), angles.sin()], -1).to(dtype)) + self.cond_proj(embedding.to(dtype))
         emb = F.silu(emb)
-        h = self.inp(x.to(dtype).transpose(1, 2))
+        h = self.inp(seq.to(dtype).transpose(1, 2))
         for block in self.blocks:
             h = block(h, emb)
         shift, scale = self.ada_out(emb).chunk(2, dim=-1)

@@ -88,6 +88,11 @@ class HarmonicCodec(SpectralFrames):
         self.dec_linear = nn.Conv1d(c.timbre_channels, c.timbre_features * c.stride, 1)
 
     @property
+    def structure_channels(self) -> int:
+        """Leading latent channels that hold the structure by construction (pitch, onset, periodicity)."""
+        return self.config.structure_channels
+
+    @property
     def bin_hz(self) -> float:
         return self.sample_rate / self.config.n_fft
 

@@ -28,6 +28,9 @@ class DenoiserTrainingConfig:
     cond_dropout: float = 0.1  # share of items trained with the null condition, for CFG
     audio_condition_share: float = 0.5  # of the rest: conditioned on another same-instrument clip's audio embedding
     ema: float = 0.998  # decay of the weight average that is returned
+    known_share: float = 0.0  # share of items that also see clean known channels (needs DiTConfig.known_input)
+    known_extra: float = 0.75  # ... where besides the codec's structure channels each channel is known with a
+    # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
     seed: int = 0  # initialisation and sampling
 
 
@@ -69,13 +72,26 @@ def draw_conditions(tables: ConditionTables, instruments: Tensor, config: Denois
     return cond
 
 
+def draw_known_mask(batch: int, structure: Tensor, config: DenoiserTrainingConfig, g: torch.Generator) -> Tensor:
+    """(B, C) bool: for known_share of the items, the structure channels and each other channel with a probability
+    drawn from [0, known_extra]; nothing for the rest."""
+    rate = torch.rand(batch, 1, generator=g) * config.known_extra
+    mask = structure[None] | (torch.rand(batch, structure.shape[0], generator=g) < rate)
+    return mask & (torch.rand(batch, 1, generator=g) < config.known_share)
+
+
 def edm_loss(denoiser: EDMPrecond, x: Tensor, cond: Tensor, config: DenoiserTrainingConfig,
-             g: torch.Generator) -> Tensor:
-    """EDM's weighted denoising loss (Karras et al. 2022, eq. 8 with Table 1's log-normal sigmas and lambda)."""
+             g: torch.Generator, known: Tensor | None = None) -> Tensor:
+    """EDM's weighted denoising loss (Karras et al. 2022, eq. 8 with Table 1's log-normal sigmas and lambda); with a
+    (B, C) known-channel mask the network also reads those channels clean and is scored on the others only."""
     sigma = (torch.randn(x.shape[0], generator=g) * config.p_std + config.p_mean).exp()
     noise = torch.randn(x.shape, generator=g) * sigma[:, None, None]
     weight = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
-    return (weight[:, None, None] * (denoiser(x + noise, sigma, cond) - x) ** 2).mean()
+    if known is None:
+        return (weight[:, None, None] * (denoiser(x + noise, sigma, cond) - x) ** 2).mean()
+    scored = (~known).to(x.dtype)[..., None].expand_as(x)
+    error = (denoiser(x + noise, sigma, {"embedding": cond, "known": x, "mask": known}) - x) ** 2
+    return (weight[:, None, None] * error * scored).sum() / scored.sum().clamp_min(1)
 
 
 def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int, g: torch.Generator):
@@ -87,11 +103,14 @@ def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int,
 
 
 def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, latents: Tensor, frames_per_row: Tensor,
-                   tables: ConditionTables,
-                   progress: Progress | None = None) -> tuple[DiT, dict]:
-    """Train from scratch, deterministically for a given seed; returns the weight average (EMA)."""
+                   tables: ConditionTables, progress: Progress | None = None,
+                   structure_channels: int = 0) -> tuple[DiT, dict]:
+    """Train from scratch, deterministically for a given seed; returns the weight average (EMA). The codec's
+    first `structure_channels` channels are its structure: always among the known ones when an item has any."""
     if latents.ndim != 3 or latents.shape[1] != model_config.channels:
         raise ValueError(f"latents must be (N, {model_config.channels}, frames), got {tuple(latents.shape)}")
+    if config.known_share > 0 and not model_config.known_input:
+        raise ValueError("known_share > 0 needs a DiT that reads known channels (DiTConfig.known_input=True)")
     if latents.shape[-1] < config.crop_frames:
         raise ValueError(f"latent rows have {latents.shape[-1]} frames, fewer than a {config.crop_frames}-frame crop")
     net = seeded(lambda: DiT(model_config), config.seed)
@@ -99,9 +118,13 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
     denoiser = EDMPrecond(net, config.sigma_data)
     g = torch.Generator().manual_seed(config.seed)
 
+    structure = torch.arange(model_config.channels) < structure_channels
+
     def batch_loss(_: int) -> Tensor:
         x, rows = latent_batch(latents, frames_per_row, config.batch, config.crop_frames, g)
-        return edm_loss(denoiser, x, draw_conditions(tables, tables.row_instruments[rows], config, g), config, g)
+        cond = draw_conditions(tables, tables.row_instruments[rows], config, g)
+        known = draw_known_mask(x.shape[0], structure, config, g) if config.known_share > 0 else None
+        return edm_loss(denoiser, x, cond, config, g, known)
 
     @torch.no_grad()
     def update_average(step: int) -> None:

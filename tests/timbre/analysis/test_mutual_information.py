@@ -59,3 +59,11 @@ def test_bad_input_is_refused():
         knn_mutual_information(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match=r"\(N, C\)"):
         channel_mutual_information(np.zeros((5, 2)), np.zeros(4))
+
+
+def test_declared_structure_channels_go_last_in_the_stored_ranking_each_part_in_mi_order():
+    from timbre.analysis.channels import structure_last
+
+    ranking = np.array([1, 5, 0, 3, 2, 4])
+    assert structure_last(ranking, 2).tolist() == [5, 3, 2, 4, 1, 0]
+    assert structure_last(ranking, 0).tolist() == ranking.tolist()

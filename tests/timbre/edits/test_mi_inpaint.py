@@ -117,3 +117,41 @@ def test_a_bundle_without_a_ranking_is_refused(bundle):
 def test_non_orthogonal_basis_is_refused(bundle):
     with pytest.raises(ConfigError, match="orthogonal"):
         _run(bundle, k=0.5, clamp=0.5, basis=torch.ones(16, 16))
+
+
+class _RecordingNet(torch.nn.Module):
+    """An inpainting DiT that records the condition of every call."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.conds = net, []
+
+    @property
+    def reads_known_channels(self):
+        return True
+
+    def forward(self, x, c_noise, cond):
+        self.conds.append(cond)
+        return self.net(x, c_noise, cond)
+
+
+def test_an_inpainting_dit_sees_the_clean_structure_while_it_is_pinned_and_nothing_after():
+    from timbre.denoisers import EDMPrecond
+    from timbre.models.dit import DiT, DiTConfig, randomize_
+
+    net = _RecordingNet(randomize_(DiT(DiTConfig(channels=16, cond_dim=8, width=16, depth=1, heads=2,
+                                                 noise_features=8, known_input=True)), 0).eval())
+    ranking = torch.randperm(16, generator=torch.Generator().manual_seed(0))
+    model = EditModel(EDMPrecond(net), torch.zeros(8), channel_ranking=ranking)
+    x0 = source_latents()
+    spec = EditSpec.build("mi-inpaint", EULER, k=0.5, clamp=0.6)
+    out = spec.run(model, make_batch(x0, torch.randn(3, 8, generator=torch.Generator().manual_seed(2)))).latents
+    sampling = net.conds[EULER.steps - 1:]  # after the inversion's steps - 1 calls
+    assert all(isinstance(c, torch.Tensor) for c in net.conds[:EULER.steps - 1])  # inversion reads no known channels
+    assert len(sampling) == EULER.steps
+    mask = timbre_mask(ranking, 0.5)
+    for cond in sampling[:6]:  # the 6 clamped steps: the source's structure channels, clean
+        assert torch.equal(cond["known"], x0) and torch.equal(cond["mask"], (~mask).expand(3, -1))
+    assert all(isinstance(c, torch.Tensor) for c in sampling[6:])  # released: the plain task
+    again = spec.run(model, make_batch(x0, torch.randn(3, 8, generator=torch.Generator().manual_seed(2)))).latents
+    assert torch.equal(out, again)

@@ -3,8 +3,8 @@ import torch
 
 from timbre.models.dit import DiTConfig
 from timbre.models.gaussian import GaussianDenoiser
-from timbre.training.denoiser import (ConditionTables, DenoiserTrainingConfig, draw_conditions, edm_loss,
-                                      train_denoiser)
+from timbre.training.denoiser import (ConditionTables, DenoiserTrainingConfig, draw_conditions, draw_known_mask,
+                                      edm_loss, train_denoiser)
 
 TINY = DiTConfig(channels=4, cond_dim=8, width=16, depth=1, heads=2, noise_features=8)
 
@@ -61,3 +61,45 @@ def test_training_lowers_the_loss_deterministically_and_refuses_bad_latents():
         train_denoiser(TINY, config, latents[:, :3], frames, tables)
     with pytest.raises(ValueError, match="fewer than a 16-frame crop"):
         train_denoiser(TINY, config, latents[..., :8], frames, tables)
+
+
+def test_known_masks_hold_the_structure_and_a_random_share_of_the_rest():
+    config = DenoiserTrainingConfig(known_share=0.4, known_extra=0.6)
+    structure = torch.arange(10) < 3
+    mask = draw_known_mask(20000, structure, config, torch.Generator().manual_seed(0))
+    knowing = mask.any(-1)
+    assert knowing.float().mean().item() == pytest.approx(0.4, abs=0.015)
+    assert bool(mask[knowing][:, :3].all())  # the structure is always among the known channels
+    extra = mask[knowing][:, 3:].float().mean(-1)  # each item's rate is uniform on [0, 0.6]: mean 0.3
+    assert extra.mean().item() == pytest.approx(0.3, abs=0.01)
+
+
+def test_the_known_channel_loss_scores_only_the_unknown_channels():
+    config = DenoiserTrainingConfig()
+    g = torch.Generator().manual_seed(0)
+    x = 0.5 * torch.randn(8, 4, 16, generator=g)
+    known = torch.tensor([True, False, True, False]).expand(8, 4)
+    seen = []
+
+    def right_where_scored(noisy, sigma, cond):
+        seen.append(cond)
+        out = cond["known"].clone()
+        out[cond["mask"]] = 100.0  # nonsense on the known channels costs nothing
+        return out
+
+    assert edm_loss(right_where_scored, x, torch.zeros(8, 8), config, g, known).item() == 0.0
+    assert torch.equal(seen[0]["known"], x) and torch.equal(seen[0]["mask"], known)
+    assert edm_loss(lambda n, s, c: torch.zeros_like(n), x, torch.zeros(8, 8), config, g, known).item() > 1
+
+
+def test_training_with_known_channels_needs_a_dit_that_reads_them_and_is_deterministic():
+    g = torch.Generator().manual_seed(1)
+    latents = 0.7 * torch.sin(0.3 * torch.arange(40) + 6.3 * torch.rand(12, 4, 1, generator=g))
+    config = DenoiserTrainingConfig(steps=10, batch=8, crop_frames=16, known_share=0.5)
+    frames = torch.full((12,), 40)
+    with pytest.raises(ValueError, match="known_input=True"):
+        train_denoiser(TINY, config, latents, frames, _tables())
+    reading = DiTConfig(channels=4, cond_dim=8, width=16, depth=1, heads=2, noise_features=8, known_input=True)
+    net, _ = train_denoiser(reading, config, latents, frames, _tables(), structure_channels=1)
+    again, _ = train_denoiser(reading, config, latents, frames, _tables(), structure_channels=1)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values()))
