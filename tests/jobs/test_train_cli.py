@@ -7,7 +7,10 @@ import soundfile as sf
 import torch
 
 from jobs.cli import main
-from timbre.models.bundle import load_bundle
+from timbre.analysis.generation import generate_instrument, structure_mask
+from timbre.edits import SamplerConfig
+from timbre.errors import ModelError
+from timbre.models.bundle import debug_bundle, load_bundle
 
 
 @pytest.fixture(scope="module")
@@ -138,11 +141,6 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
 
 
 def test_the_known_channel_scale_trains_an_inpainting_dit_that_generates_structure_first(tmp_path):
-    from timbre.analysis.generation import generate_instrument, structure_mask
-    from timbre.edits import SamplerConfig
-    from timbre.errors import ModelError
-    from timbre.models.bundle import debug_bundle
-
     out = tmp_path / "known"
     assert main(["train", "all", "--out", str(out), "--scale", "smoke-harmonic-known"]) == 0
     bundle = load_bundle(out)

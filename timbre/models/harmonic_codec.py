@@ -148,15 +148,23 @@ class HarmonicCodec(SpectralFrames):
         structure = (structure - self.structure_mean[:, None]) / self.structure_std[:, None] * self.config.latent_std
         return torch.cat([structure, self.enc_linear(timbre)], dim=1)
 
-    def decode_log_magnitude(self, latents: Tensor) -> Tensor:
+    def rendered_frames(self, latents: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """What the decoder renders from latents (B, C, T), per STFT frame: f0 (B, N), log level (B, N), relative
+        harmonic log amplitudes (B, K, N) and the noise floor's cepstrum (B, L + 1, N)."""
         c = self.config
         z = latents.to(self.dec_linear.weight.dtype)
         structure = z[:, : c.structure_channels] / c.latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
         pitch = self.interleave(structure)[:, 0]
         timbre = self.interleave(self.dec_linear(z[:, c.structure_channels:]))
         level, amplitudes, floor = timbre.split([1, c.harmonics, c.floor_lifter + 1], dim=1)
-        hz = REFERENCE_HZ * 2 ** pitch.clamp(-4, 4)
-        return self.render(hz, level[:, 0], amplitudes, floor).clamp_min(LOG_FLOOR).log()
+        return REFERENCE_HZ * 2 ** pitch.clamp(-4, 4), level[:, 0], amplitudes, floor
+
+    def log_magnitude_of(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor) -> Tensor:
+        """Rendered frames' log magnitude, floored as encoding floors it."""
+        return self.render(hz, level, amplitudes, floor).clamp_min(LOG_FLOOR).log()
+
+    def decode_log_magnitude(self, latents: Tensor) -> Tensor:
+        return self.log_magnitude_of(*self.rendered_frames(latents))
 
     def swap_timbre(self, latents: Tensor, donor: Tensor) -> Tensor:
         """Latents (B, C, T) keeping their structure channels, with the timbre channels of donor latents (B, C, T),
