@@ -21,6 +21,7 @@ from timbre.models.conditioner import ContrastiveConditionerConfig
 from timbre.models.dit import DiTConfig
 from timbre.models.harmonic_codec import HarmonicCodecConfig
 from timbre.models.latent_classifier import LatentClassifierConfig
+from timbre.models.protocols import structure_channels
 from timbre.models.split_codec import SplitCodecConfig
 from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, held_out_accuracy,
                                          train_audio_classifier, train_latent_classifier)
@@ -235,7 +236,7 @@ def denoiser(ctx: Context) -> None:
     tables = condition_tables(conditioner_model, ctx.pool)
     model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
     net, metrics = train_denoiser(model_config, config, latents, _frames_per_row(ctx.pool, codec_model.hop_length),
-                                  tables, ctx.progress("denoiser"), getattr(codec_model, "structure_channels", 0))
+                                  tables, ctx.progress("denoiser"), structure_channels(codec_model))
     seconds = time.perf_counter() - start
     save_component(net, ctx.out / "denoiser.safetensors")
     bundle = ModelBundle("training", codec_model, EDMPrecond(net, config.sigma_data), conditioner_model, tables.null,
@@ -268,5 +269,5 @@ def analyse_and_assemble(ctx: Context) -> None:
         denoiser=EDMPrecond(net, ctx.scale.denoiser_training.sigma_data), conditioner=conditioner_model,
         null_cond=torch.zeros(conditioner_model.dim), instruments=INSTRUMENT_NAMES,
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
-        provenance=provenance, **analysis.bundle_tensors(getattr(codec_model, "structure_channels", 0)))
+        provenance=provenance, **analysis.bundle_tensors(structure_channels(codec_model)))
     save_bundle(bundle, ctx.out)

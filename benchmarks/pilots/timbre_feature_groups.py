@@ -12,23 +12,12 @@ from dataclasses import replace
 import torch
 
 from timbre.analysis.channels import structure_last
-from timbre.analysis.edit_quality import EditItems, held_out_items
-from timbre.corpus.prompts import canonical_prompt
-from timbre.edits import EditBatch, EditSpec, SamplerConfig
+from timbre.analysis.edit_quality import EditItems, edit_latents, held_out_items
+from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import load_bundle
 from timbre.models.codec import griffin_lim
-from timbre.randomness import item_generators
 
 GROUPS = ("level", "harmonics", "floor")
-
-
-def edited_latents(bundle, items: EditItems, spec: EditSpec) -> torch.Tensor:
-    """The edit's latents (not decoded), items named and seeded as the trade-off names them."""
-    ids = tuple(f"item{i}" for i in range(items.waves.shape[0]))
-    target = bundle.conditioner.embed_text([canonical_prompt(bundle.instruments[int(t)]) for t in items.targets])
-    batch = EditBatch(bundle.codec.encode(items.waves), target, bundle.conditioner.embed_audio(items.waves),
-                      item_generators(0, ids), ids)
-    return spec.run(bundle.edit_model("raw"), batch).latents
 
 
 def main() -> None:
@@ -63,7 +52,7 @@ def main() -> None:
         for cfg in (float(v) for v in args.cfg.split(",")):
             spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg), k=(channels - s) / channels,
                                   clamp=1.0)
-            gen = codec.rendered_frames(edited_latents(bundle, items, spec))
+            gen = codec.rendered_frames(edit_latents(bundle, items, spec, "raw", seed=0, batch=args.items))
             row = {"cfg": cfg, "generated": heard(wave(source[0], *gen[1:]))}
             for i, group in enumerate(GROUPS, start=1):
                 with_ref = [source[0], *(ref[j] if j == i else gen[j] for j in (1, 2, 3))]

@@ -108,6 +108,14 @@ def test_analyse_generation_reports_per_instrument_accuracy(smoke_bundle, capsys
     assert record["accuracy"] == pytest.approx(sum(record["per_instrument"].values()) / 10)
 
 
+def _edits_a_tone_in_raw_channels(bundle_folder, tmp_path):
+    src = tmp_path / "in.wav"
+    sf.write(src, 0.3 * np.sin(2 * np.pi * 330 * np.arange(8000) / 16000), 16000)
+    assert main(["edit", str(src), "--method", "mi-inpaint", "--to", "violin", "-o", str(tmp_path / "o.wav"),
+                 "--steps", "3", "--model", str(bundle_folder), "--space", "raw"]) == 0
+    assert sf.info(tmp_path / "o.wav").frames == 8000
+
+
 def test_the_split_scale_trains_a_split_codec_into_a_bundle_that_edits(tmp_path, capsys):
     out = tmp_path / "split"
     assert main(["train", "all", "--out", str(out), "--scale", "smoke-split"]) == 0
@@ -118,11 +126,7 @@ def test_the_split_scale_trains_a_split_codec_into_a_bundle_that_edits(tmp_path,
     evaluation = codec_record["evaluation"]
     assert evaluation["swap_items"] == 2 and evaluation["source_distance_to_rendition"] > 0
     assert 0 <= evaluation["swap_pitch_within_50_cents"] <= 1 or math.isnan(evaluation["swap_pitch_within_50_cents"])
-    src = tmp_path / "in.wav"
-    sf.write(src, 0.3 * np.sin(2 * np.pi * 330 * np.arange(8000) / 16000), 16000)
-    assert main(["edit", str(src), "--method", "mi-inpaint", "--to", "violin", "-o", str(tmp_path / "o.wav"),
-                 "--steps", "3", "--model", str(out), "--space", "raw"]) == 0
-    assert sf.info(tmp_path / "o.wav").frames == 8000
+    _edits_a_tone_in_raw_channels(out, tmp_path)
 
 
 def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and_keeps_pitch(tmp_path):
@@ -133,11 +137,7 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
     assert sorted(bundle.channel_ranking[-6:].tolist()) == list(range(6))  # structure channels are renoised last
     evaluation = json.loads((out / "training" / "codec.json").read_text())["evaluation"]
     assert evaluation["pitch_within_50_cents"] > 0.9  # the tiny twin's pitch comes from its tracker, not training
-    src = tmp_path / "in.wav"
-    sf.write(src, 0.3 * np.sin(2 * np.pi * 330 * np.arange(8000) / 16000), 16000)
-    assert main(["edit", str(src), "--method", "mi-inpaint", "--to", "violin", "-o", str(tmp_path / "o.wav"),
-                 "--steps", "3", "--model", str(out), "--space", "raw"]) == 0
-    assert sf.info(tmp_path / "o.wav").frames == 8000
+    _edits_a_tone_in_raw_channels(out, tmp_path)
 
 
 def test_the_known_channel_scale_trains_an_inpainting_dit_that_generates_structure_first(tmp_path):

@@ -58,9 +58,9 @@ def held_out_items(corpus_seed: int, count: int, seconds: float, classes: int, s
 
 
 @torch.no_grad()
-def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str | None, seed: int,
-              batch: int = 16) -> Tensor:
-    """Edited waves (N, S): text targets by canonical prompt, source condition from each item's own audio."""
+def edit_latents(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str | None, seed: int,
+                 batch: int = 16) -> Tensor:
+    """Edited latents (N, C, T): text targets by canonical prompt, source condition from each item's own audio."""
     out = []
     names = bundle.instruments
     for first in range(0, items.waves.shape[0], batch):
@@ -69,9 +69,16 @@ def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str 
         target = bundle.conditioner.embed_text([canonical_prompt(names[int(t)]) for t in items.targets[first: first + batch]])
         edit = EditBatch(bundle.codec.encode(waves), target, bundle.conditioner.embed_audio(waves),
                          item_generators(seed, ids), tuple(ids))
-        result = spec.run(bundle.edit_model(space), edit)
-        out.append(bundle.codec.decode(result.latents)[:, : waves.shape[1]])
+        out.append(spec.run(bundle.edit_model(space), edit).latents)
     return torch.cat(out)
+
+
+@torch.no_grad()
+def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str | None, seed: int,
+              batch: int = 16) -> Tensor:
+    """Edited waves (N, S), decoded batch by batch: `edit_latents` decoded and cut to the items' length."""
+    latents = edit_latents(bundle, items, spec, space, seed, batch)
+    return torch.cat([bundle.codec.decode(chunk)[:, : items.waves.shape[1]] for chunk in latents.split(batch)])
 
 
 @torch.no_grad()

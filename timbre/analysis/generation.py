@@ -9,13 +9,14 @@ from timbre.edits.refill import refill
 from timbre.errors import ModelError
 from timbre.known_channels import reads_known_channels
 from timbre.models.bundle import ModelBundle
+from timbre.models.protocols import structure_channels
 from timbre.randomness import randn_items, item_generators
 
 
 def structure_mask(bundle: ModelBundle) -> Tensor | None:
     """(C,) bool of the codec's structure channels when it declares them and the denoiser reads known channels:
     then generation can refill the timbre around a generated structure. None otherwise."""
-    count = getattr(bundle.codec, "structure_channels", 0)
+    count = structure_channels(bundle.codec)
     if not count or not reads_known_channels(bundle.denoiser):
         return None
     return torch.arange(bundle.codec.channels) < count

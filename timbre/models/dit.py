@@ -96,17 +96,13 @@ class DiT(nn.Module):
 
     def network_input(self, x: Tensor, cond: Cond) -> tuple[Tensor, Tensor]:
         """(the condition embedding, the input sequence): x alone, or x beside the known channels and their mask."""
-        if isinstance(cond, Tensor):
-            embedding, known = cond, None
-        else:
-            embedding, known = cond["embedding"], KnownChannelsInput(cond["known"], cond["mask"])
-            if not self.config.known_input:
-                raise ValueError("this DiT was not trained with known channels (DiTConfig.known_input is False)")
+        plain = isinstance(cond, Tensor)
         if not self.config.known_input:
-            return embedding, x
-        if known is None:
-            known = KnownChannelsInput.none(x)
-        return embedding, torch.cat([x, *known.planes(x.shape[-1])], dim=1)
+            if not plain:
+                raise ValueError("this DiT was not trained with known channels (DiTConfig.known_input is False)")
+            return cond, x
+        known = KnownChannelsInput.none(x) if plain else KnownChannelsInput(cond["known"], cond["mask"])
+        return (cond if plain else cond["embedding"]), torch.cat([x, *known.planes(x.shape[-1])], dim=1)
 
     def forward(self, x: Tensor, c_noise: Tensor, cond: Cond) -> Tensor:
         dtype = self.inp.weight.dtype

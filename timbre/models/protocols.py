@@ -31,6 +31,12 @@ class Conditioner(Protocol):
         """(B, S) mono waves at `sample_rate` -> (B, dim) unit vectors."""
 
 
+def structure_channels(codec) -> int:
+    """How many leading latent channels the codec declares as structure by construction (the harmonic codec's pitch,
+    onsets and periodicity); 0 for a codec that declares none."""
+    return int(getattr(codec, "structure_channels", 0))
+
+
 def embeds_audio(model) -> bool:
     """Whether a conditioner embeds recordings as well as text (a CLAP-style one does; Stable Audio Open's T5
     prompts do not)."""
