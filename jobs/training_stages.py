@@ -93,10 +93,15 @@ SCALES = {
         n_fft=512, stft_hop=128, harmonics=8, floor_lifter=4, floor_window=5, timbre_channels=6,
         griffin_lim_iters=4), codec_training=HarmonicCodecTrainingConfig(pca_crops=8)),
 }
+# ... with the timbre features' mean per register taken out (a knot a semitone from 110 to 1250 Hz)
+SCALES["full-harmonic-register"] = replace(SCALES["full-harmonic"], codec=replace(
+    SCALES["full-harmonic"].codec, register_knots=43))
+SCALES["smoke-harmonic-register"] = replace(SCALES["smoke-harmonic"], codec=replace(
+    SCALES["smoke-harmonic"].codec, register_knots=8))
 # ... and with a DiT that also reads clean known channels (the structure, and random others) on half its items
 SCALES.update({f"{name}-known": replace(SCALES[name], dit=replace(SCALES[name].dit, known_input=True),
                                         denoiser_training=replace(SCALES[name].denoiser_training, known_share=0.5))
-               for name in ("full-harmonic", "smoke-harmonic")})
+               for name in ("full-harmonic", "smoke-harmonic", "full-harmonic-register", "smoke-harmonic-register")})
 
 
 @dataclass

@@ -129,11 +129,14 @@ def test_the_split_scale_trains_a_split_codec_into_a_bundle_that_edits(tmp_path,
     _edits_a_tone_in_raw_channels(out, tmp_path)
 
 
-def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and_keeps_pitch(tmp_path):
+@pytest.mark.parametrize("scale", ["smoke-harmonic", "smoke-harmonic-register"])
+def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and_keeps_pitch(tmp_path, scale):
     out = tmp_path / "harmonic"
-    assert main(["train", "all", "--out", str(out), "--scale", "smoke-harmonic"]) == 0
+    assert main(["train", "all", "--out", str(out), "--scale", scale]) == 0
     bundle = load_bundle(out)
     assert bundle.codec.kind == "harmonic_codec" and bundle.codec.channels == 12
+    knots = bundle.codec.config.register_knots
+    assert knots == (8 if scale.endswith("register") else 0) and hasattr(bundle.codec, "register_mean") == bool(knots)
     assert sorted(bundle.channel_ranking[-6:].tolist()) == list(range(6))  # structure channels are renoised last
     evaluation = json.loads((out / "training" / "codec.json").read_text())["evaluation"]
     assert evaluation["pitch_within_50_cents"] > 0.9  # the tiny twin's pitch comes from its tracker, not training

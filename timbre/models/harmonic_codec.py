@@ -2,7 +2,9 @@
 
 Structure channels hold each frame's pitch, onset strength and periodicity (what is played, and when); timbre
 channels are a learned mixture (whitened PCA) of each frame's level, its harmonic amplitudes by harmonic number
-relative to that level, and the cepstrum of its noise floor (what plays it). The decoder places harmonic k at
+relative to that level, and the cepstrum of its noise floor (what plays it), optionally less their mean at the
+frame's pitch (register_knots), so that the timbre channels hold how an instrument departs from the average at that
+register, not which harmonics a pitch leaves below Nyquist. The decoder places harmonic k at
 k * f0 read from the structure, so the timbre channels hold no pitch by construction: swapping or regenerating them
 keeps the notes. Structure channels come first. Pitch comes from the codec's own tracker (timbre.pitch_tracking)."""
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from torch import Tensor, nn
 
 from timbre.cepstrum import cepstral_coefficients, envelope_from_coefficients
 from timbre.models.codec import LOG_FLOOR, SpectralFrames
+from timbre.models.pitch_register import register_weights
 from timbre.pitch_tracking import track_pitch
 
 REFERENCE_HZ = 261.63  # middle C: pitch is stored as octaves above it
@@ -36,6 +39,8 @@ class HarmonicCodecConfig:
     high_hz: float = 1250.0
     griffin_lim_iters: int = 48
     latent_std: float = 0.5  # every channel is scaled to this std on the training frames (EDM's sigma_data)
+    register_knots: int = 0  # > 1: the timbre features' mean at each pitch, piecewise linear over this many knots
+    # spaced evenly in log pitch from low_hz to high_hz, is taken out before the timbre channels and put back after
 
     @property
     def structure_channels(self) -> int:
@@ -86,6 +91,10 @@ class HarmonicCodec(SpectralFrames):
         self.register_buffer("structure_std", torch.ones(c.structure_channels))
         self.enc_linear = nn.Conv1d(c.timbre_features * c.stride, c.timbre_channels, 1)
         self.dec_linear = nn.Conv1d(c.timbre_channels, c.timbre_features * c.stride, 1)
+        if c.register_knots == 1:
+            raise ValueError("register_knots must be 0 (no register mean) or at least 2")
+        if c.register_knots:
+            self.register_buffer("register_mean", torch.zeros(c.timbre_features, c.register_knots))
 
     @property
     def structure_channels(self) -> int:
@@ -133,10 +142,23 @@ class HarmonicCodec(SpectralFrames):
             spectrum = spectrum.scatter_add(1, index.clamp(0, self.bins - 1), lobe)
         return spectrum
 
+    def register_offset(self, hz: Tensor) -> Tensor:
+        """(B, N) f0 -> (B, F, N): the timbre features' fitted mean at each frame's pitch (zero without knots)."""
+        c = self.config
+        if not c.register_knots:
+            return torch.zeros(hz.shape[0], c.timbre_features, hz.shape[1], dtype=hz.dtype, device=hz.device)
+        weights = register_weights(hz, c.register_knots, c.low_hz, c.high_hz).to(self.register_mean.dtype)
+        return torch.einsum("fk,bnk->bfn", self.register_mean, weights)
+
+    def raw_timbre(self, frames: HarmonicFrames) -> Tensor:
+        """(B, F, N): each STFT frame's level, relative harmonic log amplitudes and noise-floor cepstrum."""
+        return torch.cat([frames.level[:, None], frames.amplitudes, frames.floor], dim=1)
+
     def frames_to_features(self, frames: HarmonicFrames) -> tuple[Tensor, Tensor]:
-        """Per-STFT-frame numbers -> stacked structure (B, 3 * stride, T) and timbre (B, F * stride, T) features."""
+        """Per-STFT-frame numbers -> stacked structure (B, 3 * stride, T) and timbre (B, F * stride, T) features,
+        the timbre less its register mean."""
         structure = torch.stack([torch.log2(frames.hz / REFERENCE_HZ), frames.onset, frames.periodicity], dim=1)
-        timbre = torch.cat([frames.level[:, None], frames.amplitudes, frames.floor], dim=1)
+        timbre = self.raw_timbre(frames) - self.register_offset(frames.hz)
         return self.stack_frames(structure), self.stack_frames(timbre)
 
     def features(self, logmag: Tensor) -> tuple[Tensor, Tensor]:
@@ -154,10 +176,10 @@ class HarmonicCodec(SpectralFrames):
         c = self.config
         z = latents.to(self.dec_linear.weight.dtype)
         structure = z[:, : c.structure_channels] / c.latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
-        pitch = self.interleave(structure)[:, 0]
-        timbre = self.interleave(self.dec_linear(z[:, c.structure_channels:]))
+        hz = REFERENCE_HZ * 2 ** self.interleave(structure)[:, 0].clamp(-4, 4)
+        timbre = self.interleave(self.dec_linear(z[:, c.structure_channels:])) + self.register_offset(hz)
         level, amplitudes, floor = timbre.split([1, c.harmonics, c.floor_lifter + 1], dim=1)
-        return REFERENCE_HZ * 2 ** pitch.clamp(-4, 4), level[:, 0], amplitudes, floor
+        return hz, level[:, 0], amplitudes, floor
 
     def log_magnitude_of(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor) -> Tensor:
         """Rendered frames' log magnitude, floored as encoding floors it."""

@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -33,9 +34,13 @@ def _pool(notes=40, seed=0) -> Pool:
     return Pool(audio, torch.full((notes,), audio.shape[1]), torch.tensor(instruments))
 
 
-@pytest.fixture(scope="module")
-def fitted() -> HarmonicCodec:
-    return train_harmonic_codec(TINY, HarmonicCodecTrainingConfig(pca_crops=24, crop_seconds=0.25), _pool())[0]
+REGISTER = replace(TINY, register_knots=24)  # the timbre features' mean per register taken out
+
+
+@pytest.fixture(scope="module", params=[TINY, REGISTER], ids=["plain", "register"])
+def fitted(request) -> HarmonicCodec:
+    return train_harmonic_codec(request.param, HarmonicCodecTrainingConfig(pca_crops=24, crop_seconds=0.25),
+                                _pool())[0]
 
 
 def _pitch(wave: torch.Tensor) -> torch.Tensor:
@@ -125,5 +130,32 @@ def test_encoding_is_per_item_and_round_trips_through_a_component_file(fitted, t
     assert torch.allclose(together[1:], fitted.encode(waves[1:]), atol=1e-5)
     save_component(fitted, tmp_path / "codec.safetensors")
     loaded = load_component(tmp_path / "codec.safetensors")
-    assert isinstance(loaded, HarmonicCodec) and loaded.config == TINY
+    assert isinstance(loaded, HarmonicCodec) and loaded.config == fitted.config
     assert torch.equal(loaded.encode(waves), together)
+
+
+def _pitch_r2_from_timbre(codec: HarmonicCodec, audio: torch.Tensor) -> float:
+    """R^2 of a least-squares linear fit of the first frame's pitch channel from the timbre channels, on the
+    better-than-median periodic frames."""
+    with torch.no_grad():
+        z = codec.encode(audio)
+    s = codec.structure_channels
+    periodic = z[:, 4].reshape(-1) > z[:, 4].median()
+    x = z[:, s:].transpose(1, 2).reshape(-1, z.shape[1] - s)[periodic]
+    y = z[:, 0].reshape(-1)[periodic]
+    design = torch.cat([x, torch.ones(len(x), 1)], dim=1)
+    fit = design @ torch.linalg.lstsq(design, y[:, None]).solution
+    return float(1 - (fit[:, 0] - y).var() / y.var())
+
+
+def test_a_register_mean_takes_the_pitch_out_of_the_timbre_channels():
+    """The features' mean at each pitch is subtracted, so the timbre channels of unseen notes hold less of it."""
+    training = HarmonicCodecTrainingConfig(pca_crops=24, crop_seconds=0.25)
+    plain, _ = train_harmonic_codec(TINY, training, _pool())
+    register, metrics = train_harmonic_codec(REGISTER, training, _pool())
+    assert 0.3 < metrics["register_variance_explained"] < 1
+    unseen = _pool(seed=1).audio
+    assert _pitch_r2_from_timbre(plain, unseen) > 0.85
+    assert _pitch_r2_from_timbre(register, unseen) < 0.6
+    with pytest.raises(ValueError, match="register_knots"):
+        HarmonicCodec(replace(TINY, register_knots=1))
