@@ -102,6 +102,11 @@ SCALES["smoke-harmonic-register"] = replace(SCALES["smoke-harmonic"], codec=repl
 SCALES.update({f"{name}-known": replace(SCALES[name], dit=replace(SCALES[name].dit, known_input=True),
                                         denoiser_training=replace(SCALES[name].denoiser_training, known_share=0.5))
                for name in ("full-harmonic", "smoke-harmonic", "full-harmonic-register", "smoke-harmonic-register")})
+# ... and trained on EDM2's noise levels (Karras et al. 2024: log sigma ~ N(-0.4, 1.0), more of the high noise
+# levels where the timbre an instrument plays at a register is decided, than EDM's N(-1.2, 1.2))
+SCALES.update({f"{name}-edm2-noise": replace(SCALES[name], denoiser_training=replace(
+    SCALES[name].denoiser_training, p_mean=-0.4, p_std=1.0))
+    for name in ("full-harmonic-register-known", "smoke-harmonic-register-known")})
 
 
 @dataclass

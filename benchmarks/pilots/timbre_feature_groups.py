@@ -3,7 +3,8 @@ codec's own split (every timbre channel renoised, the structure clamped) asks fo
 (--target own) or its edit target (--target other); the output's decoded level, harmonic amplitudes and noise floor
 are then crossed one group at a time with the reference's (the source for own, the rendition for other), rendered on
 the source's pitch and judged by the bundle's audio classifier.
-Usage: python benchmarks/pilots/timbre_feature_groups.py --model DIR [--items 20 --target own --cfg 1,2,4]
+Usage: python benchmarks/pilots/timbre_feature_groups.py --model DIR [--items 20 --target own --cfg 1,2,4
+           --steps 16 --sigma-max 80]
 """
 import argparse
 import json
@@ -27,6 +28,7 @@ def main() -> None:
     p.add_argument("--target", choices=("own", "other"), default="own")
     p.add_argument("--cfg", default="1,2,4")
     p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--sigma-max", type=float, default=SamplerConfig().sigma_max)
     args = p.parse_args()
     bundle = load_bundle(args.model)
     codec = bundle.codec
@@ -50,7 +52,7 @@ def main() -> None:
         ref = codec.rendered_frames(codec.encode(reference))
         print(json.dumps({"row": "reference timbre on the source's pitch", "heard": heard(wave(source[0], *ref[1:]))}))
         for cfg in (float(v) for v in args.cfg.split(",")):
-            spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg), k=(channels - s) / channels,
+            spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg, sigma_max=args.sigma_max), k=(channels - s) / channels,
                                   clamp=1.0)
             gen = codec.rendered_frames(edit_latents(bundle, items, spec, "raw", seed=0, batch=args.items))
             row = {"cfg": cfg, "generated": heard(wave(source[0], *gen[1:]))}
