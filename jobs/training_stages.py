@@ -106,7 +106,8 @@ SCALES.update({f"{name}-known": replace(SCALES[name], dit=replace(SCALES[name].d
 # levels where the timbre an instrument plays at a register is decided, than EDM's N(-1.2, 1.2))
 SCALES.update({f"{name}-edm2-noise": replace(SCALES[name], denoiser_training=replace(
     SCALES[name].denoiser_training, p_mean=-0.4, p_std=1.0))
-    for name in ("full-harmonic-register-known", "smoke-harmonic-register-known")})
+    for name in ("full-harmonic-known", "smoke-harmonic-known", "full-harmonic-register-known",
+                 "smoke-harmonic-register-known")})
 
 
 @dataclass
