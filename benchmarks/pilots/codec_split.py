@@ -13,20 +13,11 @@ from pathlib import Path
 import torch
 
 from timbre.analysis.edit_quality import held_out_items
+from timbre.analysis.structure_leak import pitch_r2_from_timbre
 from timbre.corpus.dataset import SAMPLE_RATE
 from timbre.corpus.instruments import INSTRUMENT_NAMES
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
 from timbre.models.checkpoint import load_component
-
-
-def pitch_r2_from_timbre(latents: torch.Tensor, structure: int) -> float:
-    """R^2 of pitch channel 0 fitted linearly from the timbre channels, on frames more periodic than the median."""
-    periodic = latents[:, 4].reshape(-1) > latents[:, 4].median()
-    x = latents[:, structure:].transpose(1, 2).reshape(-1, latents.shape[1] - structure)[periodic].double()
-    y = latents[:, 0].reshape(-1)[periodic].double()
-    design = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
-    fit = design @ torch.linalg.lstsq(design, y[:, None]).solution
-    return float(1 - (fit[:, 0] - y).var() / y.var())
 
 
 def main() -> None:
@@ -44,7 +35,6 @@ def main() -> None:
 
     for path in args.codec:
         codec = load_component(Path(path))
-        s = codec.structure_channels
         with torch.no_grad():
             source, rendition = codec.encode(items.waves), codec.encode(items.renditions)
             length = items.waves.shape[1]
@@ -52,7 +42,7 @@ def main() -> None:
             swapped = codec.decode(codec.swap_timbre(source, rendition))[:, :length]
         pitch = pitch_agreement(source_contour, pitch_contour(swapped, SAMPLE_RATE))
         print(json.dumps({"codec": path, "register_knots": getattr(codec.config, "register_knots", 0),
-                          "pitch_r2_from_timbre": round(pitch_r2_from_timbre(torch.cat([source, rendition]), s), 3),
+                          "pitch_r2_from_timbre": round(pitch_r2_from_timbre(codec, torch.cat([source, rendition])), 3),
                           "round_trip_source_heard": heard(round_trip, items.sources),
                           "oracle_swap_target_heard": heard(swapped, items.targets),
                           "oracle_swap_median_cents": pitch["median_cents"],

@@ -143,12 +143,15 @@ class HarmonicCodec(SpectralFrames):
         return spectrum
 
     def register_offset(self, hz: Tensor) -> Tensor:
-        """(B, N) f0 -> (B, F, N): the timbre features' fitted mean at each frame's pitch (zero without knots)."""
+        """(B, N) f0 -> (B, F, N): the timbre features' fitted mean at each frame's pitch (needs register knots)."""
         c = self.config
-        if not c.register_knots:
-            return torch.zeros(hz.shape[0], c.timbre_features, hz.shape[1], dtype=hz.dtype, device=hz.device)
         weights = register_weights(hz, c.register_knots, c.low_hz, c.high_hz).to(self.register_mean.dtype)
         return torch.einsum("fk,bnk->bfn", self.register_mean, weights)
+
+    def shift_register(self, timbre: Tensor, hz: Tensor, sign: float) -> Tensor:
+        """Per-frame timbre features (B, F, N) plus sign times their register mean at f0 (B, N); unchanged (the same
+        tensor, no work) for a codec without knots."""
+        return timbre + sign * self.register_offset(hz) if self.config.register_knots else timbre
 
     def raw_timbre(self, frames: HarmonicFrames) -> Tensor:
         """(B, F, N): each STFT frame's level, relative harmonic log amplitudes and noise-floor cepstrum."""
@@ -158,7 +161,7 @@ class HarmonicCodec(SpectralFrames):
         """Per-STFT-frame numbers -> stacked structure (B, 3 * stride, T) and timbre (B, F * stride, T) features,
         the timbre less its register mean."""
         structure = torch.stack([torch.log2(frames.hz / REFERENCE_HZ), frames.onset, frames.periodicity], dim=1)
-        timbre = self.raw_timbre(frames) - self.register_offset(frames.hz)
+        timbre = self.shift_register(self.raw_timbre(frames), frames.hz, -1.0)
         return self.stack_frames(structure), self.stack_frames(timbre)
 
     def features(self, logmag: Tensor) -> tuple[Tensor, Tensor]:
@@ -177,7 +180,7 @@ class HarmonicCodec(SpectralFrames):
         z = latents.to(self.dec_linear.weight.dtype)
         structure = z[:, : c.structure_channels] / c.latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
         hz = REFERENCE_HZ * 2 ** self.interleave(structure)[:, 0].clamp(-4, 4)
-        timbre = self.interleave(self.dec_linear(z[:, c.structure_channels:])) + self.register_offset(hz)
+        timbre = self.shift_register(self.interleave(self.dec_linear(z[:, c.structure_channels:])), hz, 1.0)
         level, amplitudes, floor = timbre.split([1, c.harmonics, c.floor_lifter + 1], dim=1)
         return hz, level[:, 0], amplitudes, floor
 

@@ -22,8 +22,6 @@ def fit_register_values(weights: Tensor, values: Tensor, smoothness: float = 1e-
     w, v = weights.double(), values.double()
     normal = w.T @ w
     knots = normal.shape[0]
-    second = torch.zeros(max(knots - 2, 0), knots, dtype=torch.float64)
-    for i in range(knots - 2):
-        second[i, i: i + 3] = torch.tensor([1.0, -2.0, 1.0])
+    second = torch.diff(torch.eye(knots, dtype=torch.float64), n=2, dim=0)  # rows [1, -2, 1]
     penalty = smoothness * normal.diagonal().mean() * (second.T @ second + 1e-6 * torch.eye(knots, dtype=torch.float64))
     return torch.linalg.solve(normal + penalty, w.T @ v).to(values.dtype)
