@@ -108,6 +108,13 @@ SCALES.update({f"{name}-edm2-noise": replace(SCALES[name], denoiser_training=rep
     SCALES[name].denoiser_training, p_mean=-0.4, p_std=1.0))
     for name in ("full-harmonic-known", "smoke-harmonic-known", "full-harmonic-register-known",
                  "smoke-harmonic-register-known")})
+# ... and further toward the high noise levels (log sigma ~ N(0, 1.0): half the items above sigma 1, twice sigma_data)
+SCALES.update({f"{name}-high-noise": replace(SCALES[name], denoiser_training=replace(
+    SCALES[name].denoiser_training, p_mean=0.0, p_std=1.0)) for name in ("full-harmonic-known", "smoke-harmonic-known")})
+# ... trained longer, with more of it on the inpainting task (three items in four see known channels)
+SCALES.update({f"{name}-long": replace(SCALES[name], denoiser_training=replace(
+    SCALES[name].denoiser_training, steps=2 * SCALES[name].denoiser_training.steps, known_share=0.75))
+    for name in ("full-harmonic-known-high-noise", "smoke-harmonic-known-high-noise")})
 
 
 @dataclass

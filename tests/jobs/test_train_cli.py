@@ -143,9 +143,14 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
     _edits_a_tone_in_raw_channels(out, tmp_path)
 
 
-def test_the_known_channel_scale_trains_an_inpainting_dit_that_generates_structure_first(tmp_path):
+@pytest.mark.parametrize("scale,p_mean,known_share,steps", [("smoke-harmonic-known", -1.2, 0.5, 3),
+                                                             ("smoke-harmonic-known-high-noise-long", 0.0, 0.75, 6)])
+def test_the_known_channel_scale_trains_an_inpainting_dit_that_generates_structure_first(tmp_path, scale, p_mean,
+                                                                                        known_share, steps):
     out = tmp_path / "known"
-    assert main(["train", "all", "--out", str(out), "--scale", "smoke-harmonic-known"]) == 0
+    assert main(["train", "all", "--out", str(out), "--scale", scale]) == 0
+    record = json.loads((out / "training" / "denoiser.json").read_text())
+    assert (record["config"]["p_mean"], record["config"]["known_share"], record["steps"]) == (p_mean, known_share, steps)
     bundle = load_bundle(out)
     keep = structure_mask(bundle)
     assert keep is not None and int(keep.sum()) == bundle.codec.structure_channels == 6
