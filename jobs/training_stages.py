@@ -59,6 +59,11 @@ class Scale:
     generation_frames: int  # latent frames per generation
 
 
+def denoiser_variant(scale: Scale, **training) -> Scale:
+    """The scale with its denoiser training settings changed."""
+    return replace(scale, denoiser_training=replace(scale.denoiser_training, **training))
+
+
 FULL = Scale(
     stems=300, notes=1500, codec=SpectralCodecConfig(), codec_training=CodecTrainingConfig(),
     conditioner=ContrastiveConditionerConfig(), conditioner_training=ConditionerTrainingConfig(),
@@ -99,23 +104,21 @@ SCALES["full-harmonic-register"] = replace(SCALES["full-harmonic"], codec=replac
 SCALES["smoke-harmonic-register"] = replace(SCALES["smoke-harmonic"], codec=replace(
     SCALES["smoke-harmonic"].codec, register_knots=8))
 # ... and with a DiT that also reads clean known channels (the structure, and random others) on half its items
-SCALES.update({f"{name}-known": replace(SCALES[name], dit=replace(SCALES[name].dit, known_input=True),
-                                        denoiser_training=replace(SCALES[name].denoiser_training, known_share=0.5))
+SCALES.update({f"{name}-known": denoiser_variant(replace(SCALES[name], dit=replace(SCALES[name].dit, known_input=True)),
+                                                 known_share=0.5)
                for name in ("full-harmonic", "smoke-harmonic", "full-harmonic-register", "smoke-harmonic-register")})
 # ... and trained on EDM2's noise levels (Karras et al. 2024: log sigma ~ N(-0.4, 1.0), more of the high noise
 # levels where the timbre an instrument plays at a register is decided, than EDM's N(-1.2, 1.2))
-SCALES.update({f"{name}-edm2-noise": replace(SCALES[name], denoiser_training=replace(
-    SCALES[name].denoiser_training, p_mean=-0.4, p_std=1.0))
-    for name in ("full-harmonic-known", "smoke-harmonic-known", "full-harmonic-register-known",
-                 "smoke-harmonic-register-known")})
+SCALES.update({f"{name}-edm2-noise": denoiser_variant(SCALES[name], p_mean=-0.4, p_std=1.0)
+               for name in ("full-harmonic-known", "smoke-harmonic-known", "full-harmonic-register-known",
+                            "smoke-harmonic-register-known")})
 # ... and further toward the high noise levels (log sigma ~ N(0, 1.0): half the items above sigma 1, twice sigma_data)
-SCALES.update({f"{name}-high-noise": replace(SCALES[name], denoiser_training=replace(
-    SCALES[name].denoiser_training, p_mean=0.0, p_std=1.0)) for name in ("full-harmonic-known", "smoke-harmonic-known")})
+SCALES.update({f"{name}-high-noise": denoiser_variant(SCALES[name], p_mean=0.0, p_std=1.0)
+               for name in ("full-harmonic-known", "smoke-harmonic-known")})
 # ... trained longer, with more of it on the inpainting task (three items in four see known channels)
-SCALES.update({f"{name}-long": replace(SCALES[name], denoiser_training=replace(
-    SCALES[name].denoiser_training, steps=2 * SCALES[name].denoiser_training.steps, known_share=0.75))
-    for name in ("full-harmonic-known-high-noise", "smoke-harmonic-known-high-noise")})
-
+SCALES.update({f"{name}-long": denoiser_variant(SCALES[name], steps=2 * SCALES[name].denoiser_training.steps,
+                                                known_share=0.75)
+               for name in ("full-harmonic-known-high-noise", "smoke-harmonic-known-high-noise")})
 
 @dataclass
 class Context:

@@ -7,16 +7,16 @@ Usage: python benchmarks/pilots/edit_timbre_diagnostics.py --model DIR [--items 
 """
 import argparse
 import json
-from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from timbre.analysis.channels import structure_last
-from timbre.analysis.edit_quality import edit_latents, held_out_items
-from timbre.edits import EditSpec, SamplerConfig
+from timbre.analysis.edit_quality import held_out_items
+from timbre.edits import SamplerConfig
 from timbre.models.bundle import load_bundle
+
+from split_edit import split_edit_latents  # beside this script
 
 
 def smoothed(timbre: Tensor, frames: int) -> Tensor:
@@ -41,13 +41,10 @@ def main() -> None:
     args = p.parse_args()
     bundle = load_bundle(args.model)
     codec = bundle.codec
-    s, channels = codec.structure_channels, codec.channels
-    bundle = replace(bundle, channel_ranking=torch.from_numpy(structure_last(bundle.channel_ranking.numpy(), s)))
+    s = codec.structure_channels
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
-    spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=args.cfg), k=(channels - s) / channels,
-                          clamp=1.0)
     with torch.no_grad():
-        edit = edit_latents(bundle, items, spec, "raw", seed=0, batch=args.items)
+        edit = split_edit_latents(bundle, items, SamplerConfig(steps=args.steps, cfg=args.cfg))
         source, rendition, donor = (codec.encode(w) for w in (items.waves, items.renditions, items.donors))
         structure, timbre, real = edit[:, :s], edit[:, s:], rendition[:, s:]
 

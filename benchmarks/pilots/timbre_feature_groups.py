@@ -8,15 +8,15 @@ Usage: python benchmarks/pilots/timbre_feature_groups.py --model DIR [--items 20
 """
 import argparse
 import json
-from dataclasses import replace
 
 import torch
 
-from timbre.analysis.channels import structure_last
-from timbre.analysis.edit_quality import EditItems, edit_latents, held_out_items
-from timbre.edits import EditSpec, SamplerConfig
+from timbre.analysis.edit_quality import EditItems, held_out_items
+from timbre.edits import SamplerConfig
 from timbre.models.bundle import load_bundle
 from timbre.models.codec import griffin_lim
+
+from split_edit import split_edit_latents  # beside this script
 
 GROUPS = ("level", "harmonics", "floor")
 
@@ -32,8 +32,6 @@ def main() -> None:
     args = p.parse_args()
     bundle = load_bundle(args.model)
     codec = bundle.codec
-    s, channels = codec.structure_channels, codec.channels
-    bundle = replace(bundle, channel_ranking=torch.from_numpy(structure_last(bundle.channel_ranking.numpy(), s)))
     held = held_out_items(0, args.items, 4.0, len(bundle.instruments))
     own = args.target == "own"
     items = EditItems(held.waves, held.sources, held.sources) if own else held
@@ -52,9 +50,8 @@ def main() -> None:
         ref = codec.rendered_frames(codec.encode(reference))
         print(json.dumps({"row": "reference timbre on the source's pitch", "heard": heard(wave(source[0], *ref[1:]))}))
         for cfg in (float(v) for v in args.cfg.split(",")):
-            spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg, sigma_max=args.sigma_max), k=(channels - s) / channels,
-                                  clamp=1.0)
-            gen = codec.rendered_frames(edit_latents(bundle, items, spec, "raw", seed=0, batch=args.items))
+            sampler = SamplerConfig(steps=args.steps, cfg=cfg, sigma_max=args.sigma_max)
+            gen = codec.rendered_frames(split_edit_latents(bundle, items, sampler))
             row = {"cfg": cfg, "generated": heard(wave(source[0], *gen[1:]))}
             for i, group in enumerate(GROUPS, start=1):
                 with_ref = [source[0], *(ref[j] if j == i else gen[j] for j in (1, 2, 3))]
