@@ -40,13 +40,18 @@ def local_model(name_or_uri: str, cache: Path | None = None) -> str:
         target = folder / entry.key
         if fetched.get(entry.key) == entry.version and target.is_file() and target.stat().st_size == entry.size:
             continue
-        try:
-            data = store.get(entry.key)
-        except StorageError as e:
-            raise ModelError(f"{uri}/{entry.key}: cannot be fetched ({e})") from None
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        partial.write_bytes(data)
+        try:
+            store.download(entry.key, partial)  # streamed: multi-GB weights never sit whole in memory
+        except StorageError as e:
+            partial.unlink(missing_ok=True)
+            raise ModelError(f"{uri}/{entry.key}: cannot be fetched ({e})") from None
+        size = partial.stat().st_size
+        if size != entry.size:
+            partial.unlink()
+            raise ModelError(f"{uri}/{entry.key}: fetched {size} bytes where the listing says {entry.size} "
+                             "(changed while fetching? run again)")
         partial.replace(target)  # whole or absent: a crash mid-fetch never leaves a truncated weight file
         fetched[entry.key] = entry.version
         index_path.write_text(json.dumps(fetched, indent=1))

@@ -2,6 +2,7 @@
 import functools
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,15 @@ class LocalStore:
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise StorageError(f"{self.uri}/{key}: no such file") from None
+        except OSError as e:
+            raise StorageError(f"{self.uri}/{key}: cannot read ({e.strerror or e})") from None
+
+    def download(self, key: str, path: Path) -> None:
+        """Copy the object at `key` to the file `path` without holding it in memory."""
+        try:
+            shutil.copyfile(self._path(key), path)
         except FileNotFoundError:
             raise StorageError(f"{self.uri}/{key}: no such file") from None
         except OSError as e:
@@ -119,6 +129,17 @@ class S3Store:
     def get(self, key: str) -> bytes:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except Exception as e:
+            raise _storage_error(f"{self.uri}/{key}", "get", e) from None
+
+    def download(self, key: str, path: Path) -> None:
+        """Stream the object at `key` into the file `path` (boto3's managed transfer: ranged GETs of
+        MULTIPART_BYTES in parallel for large objects), never holding it whole in memory."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(multipart_threshold=MULTIPART_BYTES, multipart_chunksize=MULTIPART_BYTES)
+        try:
+            self.client.download_file(self.bucket, self._key(key), str(path), Config=config)
         except Exception as e:
             raise _storage_error(f"{self.uri}/{key}", "get", e) from None
 

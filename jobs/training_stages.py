@@ -119,6 +119,10 @@ SCALES.update({f"{name}-high-noise": denoiser_variant(SCALES[name], p_mean=0.0, 
 SCALES.update({f"{name}-long": denoiser_variant(SCALES[name], steps=2 * SCALES[name].denoiser_training.steps,
                                                 known_share=0.75)
                for name in ("full-harmonic-known-high-noise", "smoke-harmonic-known-high-noise")})
+# ... and twice as long again (10,000 steps at full scale)
+SCALES.update({f"{name}-longer": denoiser_variant(SCALES[f"{name}-long"],
+                                                  steps=2 * SCALES[f"{name}-long"].denoiser_training.steps)
+               for name in ("full-harmonic-known-high-noise", "smoke-harmonic-known-high-noise")})
 
 @dataclass
 class Context:

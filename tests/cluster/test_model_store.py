@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cluster.model_store import local_model, load_model
-from cluster.storage import S3Store, open_store
+from cluster.storage import MULTIPART_BYTES, S3Store, open_store
 from timbre.errors import ModelError
 from timbre.models.bundle import ModelBundle, bundle_fingerprint, load_bundle, save_bundle
 from timbre.models.debug import DEBUG_INSTRUMENTS, HashConditioner, HashConditionerConfig, debug_dit
@@ -76,14 +76,45 @@ def test_unchanged_objects_are_fetched_once_and_changed_ones_again(tmp_path, buc
     uri = f"s3://{bucket}/m2l"
     count = upload(tmp_path / "m2l", uri)
     fetched = []
-    original = S3Store.get
-    monkeypatch.setattr(S3Store, "get", lambda self, key: fetched.append(key) or original(self, key))
+    original = S3Store.download
+    monkeypatch.setattr(S3Store, "download", lambda self, key, path: fetched.append(key) or original(self, key, path))
     first = local_model(uri)
     assert len(fetched) == count
     assert local_model(uri) == first and len(fetched) == count  # nothing new to fetch
     manifest = json.loads((tmp_path / "m2l" / "bundle.json").read_text())
     open_store(uri).put("bundle.json", json.dumps({**manifest, "name": "renamed"}).encode(), create_only=False)
     assert load_model(uri).name == "renamed" and fetched[count:] == ["bundle.json"]
+
+
+def test_a_weight_file_above_the_multipart_size_is_streamed_to_disk_intact(tmp_path, bucket, cache, monkeypatch):
+    save_bundle(music2latent_bundle(), tmp_path / "m2l")
+    big = torch.Generator().manual_seed(0)
+    payload = torch.randint(0, 256, (MULTIPART_BYTES + 123_457,), generator=big, dtype=torch.uint8).numpy().tobytes()
+    (tmp_path / "m2l" / "extra.bin").write_bytes(payload)
+    uri = f"s3://{bucket}/big"
+    upload(tmp_path / "m2l", uri)
+    monkeypatch.setattr(S3Store, "get", lambda self, key: pytest.fail(f"{key} read whole into memory"))
+    folder = Path(local_model(uri))
+    assert (folder / "extra.bin").read_bytes() == payload
+    assert not list(folder.glob(".*.partial"))
+
+
+def test_a_fetch_cut_short_is_named_and_leaves_no_file(tmp_path, bucket, cache, monkeypatch):
+    save_bundle(music2latent_bundle(), tmp_path / "m2l")
+    uri = f"s3://{bucket}/short"
+    upload(tmp_path / "m2l", uri)
+    original = S3Store.download
+
+    def truncating(self, key, path):
+        original(self, key, path)
+        if key == "bundle.json":
+            path.write_bytes(path.read_bytes()[:-5])
+
+    monkeypatch.setattr(S3Store, "download", truncating)
+    with pytest.raises(ModelError, match=rf"s3://{bucket}/short/bundle.json: fetched \d+ bytes where the listing says"):
+        local_model(uri)
+    folder = cache / next(p.name for p in cache.iterdir())
+    assert not (folder / "bundle.json").exists() and not list(folder.glob(".*.partial"))
 
 
 def test_a_missing_bucket_is_named(bucket, cache):

@@ -29,9 +29,17 @@ def test_create_only_writes_leave_an_existing_object_alone(store):
     assert store.put("a.wav", b"third", create_only=False) and store.get("a.wav") == b"third"
 
 
-def test_a_missing_object_is_a_storage_error_naming_it(store):
+def test_a_missing_object_is_a_storage_error_naming_it(store, tmp_path):
     with pytest.raises(StorageError, match="missing.wav"):
         store.get("missing.wav")
+    with pytest.raises(StorageError, match="missing.wav"):
+        store.download("missing.wav", tmp_path / "copy")
+
+
+def test_download_writes_the_object_to_a_file(store, tmp_path):
+    store.put("dir/weights.bin", bytes(range(256)) * 10)
+    store.download("dir/weights.bin", tmp_path / "copy.bin")
+    assert (tmp_path / "copy.bin").read_bytes() == bytes(range(256)) * 10
 
 
 def test_large_objects_go_up_in_parts_and_appear_whole(bucket, monkeypatch):
