@@ -144,7 +144,8 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
 
 
 @pytest.mark.parametrize("scale,p_mean,known_share,steps", [("smoke-harmonic-known", -1.2, 0.5, 3),
-                                                             ("smoke-harmonic-known-high-noise-long", 0.0, 0.75, 6)])
+                                                             ("smoke-harmonic-known-high-noise-long", 0.0, 0.75, 6),
+                                                             ("smoke-harmonic-known-high-noise-longer", 0.0, 0.75, 12)])
 def test_the_known_channel_scale_trains_an_inpainting_dit_that_generates_structure_first(tmp_path, scale, p_mean,
                                                                                         known_share, steps):
     out = tmp_path / "known"
