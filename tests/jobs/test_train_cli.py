@@ -93,6 +93,8 @@ def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp
     record = json.loads((out / "diff-tone.json").read_text())
     assert set(record["methods"]) == {"diff-tone", "diff-midpoint", "diff-random"}
     assert 0 <= record["swap_found"] <= 1 and record["items"] == 3
+    paired = record["diff_tone_against_midpoint"]
+    assert paired["chroma_similarity"]["items"] <= 3 and paired["target_accuracy"]["items"] == 3
     probe_out = tmp_path / "np"
     assert main(["analyse", "noise-probe", "--model", str(smoke_bundle), "--stems", "4", "--probe-steps", "5",
                  "--space", "raw", "--out", str(probe_out)]) == 0

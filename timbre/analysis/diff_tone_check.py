@@ -9,6 +9,7 @@ from torch import Tensor
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits.base import EditBatch, SamplerConfig
 from timbre.edits.diff_tone import DiffToneParams, diff_tone_from, generate_with_swap, random_swap_steps
+from timbre.metrics.bootstrap import mean_with_ci
 from timbre.metrics.chroma import chroma_similarity
 from timbre.models.bundle import ModelBundle
 from timbre.randomness import item_generators, randn_items
@@ -68,9 +69,28 @@ def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampl
                                                   .float().mean()),
               "swap_found": float(np.mean(g.swap_found)), "swap_step_mean": float(np.mean(g.swap_step)),
               "steps": sampler.steps, "methods": {}}
+    hit, similarity = {}, {}
     for name, audio in g.outputs.items():
-        predicted = bundle.audio_classifier(audio).argmax(-1)
-        similarity = chroma_similarity(g.source_audio, audio, rate)
-        result["methods"][name] = {"target_accuracy": float((predicted == g.targets).float().mean()),
-                                   "chroma_similarity": float(similarity.nanmean())}
+        hit[name] = (bundle.audio_classifier(audio).argmax(-1) == g.targets).numpy()
+        similarity[name] = chroma_similarity(g.source_audio, audio, rate).numpy()
+        result["methods"][name] = {"target_accuracy": float(hit[name].mean()),
+                                   "chroma_similarity": float(np.nanmean(similarity[name]))}
+    result["diff_tone_against_midpoint"] = paired_against_midpoint(hit, similarity, g, sampler.steps)
     return result
+
+
+def paired_against_midpoint(hit: dict, similarity: dict, g: DiffToneGenerations, steps: int) -> dict:
+    """Diff-TONE minus the midpoint swap item by item (same noise, same prompts), with a bootstrap 95% interval,
+    on every item and on those where a swap step was found (elsewhere both may swap at the same step)."""
+    found = g.swap_found.astype(bool)
+
+    def paired(values: np.ndarray, where: np.ndarray) -> dict:
+        mean, low, high, n = mean_with_ci(values[where])
+        return {"mean": mean, "ci95": [low, high], "items": n}
+
+    chroma = similarity["diff-tone"] - similarity["diff-midpoint"]
+    accuracy = hit["diff-tone"].astype(float) - hit["diff-midpoint"].astype(float)
+    everywhere = np.ones_like(found)
+    return {"chroma_similarity": paired(chroma, everywhere), "chroma_similarity_where_found": paired(chroma, found),
+            "target_accuracy": paired(accuracy, everywhere), "target_accuracy_where_found": paired(accuracy, found),
+            "swap_after_midpoint": float(np.mean(g.swap_step[found] > steps // 2)) if found.any() else float("nan")}
