@@ -92,6 +92,7 @@ def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp
                  "--steps", "4", "--out", str(out)]) == 0
     record = json.loads((out / "diff-tone.json").read_text())
     assert set(record["methods"]) == {"diff-tone", "diff-midpoint", "diff-random"}
+    assert all(0 <= m["target_accuracy"] + m["source_kept"] <= 1 for m in record["methods"].values())
     assert 0 <= record["swap_found"] <= 1 and record["items"] == 3
     paired = record["diff_tone_against_midpoint"]
     assert paired["chroma_similarity"]["items"] <= 3 and paired["target_accuracy"]["items"] == 3

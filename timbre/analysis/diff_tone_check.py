@@ -59,7 +59,8 @@ def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler:
 @torch.no_grad()
 def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig,
                              seed: int = 0) -> dict:
-    """Swap found, target accuracy and chroma similarity to the source generation, per method."""
+    """Swap found, target accuracy, share still heard as the source instrument and chroma similarity to the source
+    generation, per method; and Diff-TONE against the midpoint item by item."""
     if bundle.audio_classifier is None:
         raise ValueError(f"bundle {bundle.name} needs an audio classifier for this check")
     g = diff_tone_generations(bundle, count, frames, sampler, seed)
@@ -71,9 +72,11 @@ def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampl
               "steps": sampler.steps, "methods": {}}
     hit, similarity = {}, {}
     for name, audio in g.outputs.items():
-        hit[name] = (bundle.audio_classifier(audio).argmax(-1) == g.targets).numpy()
+        predicted = bundle.audio_classifier(audio).argmax(-1)
+        hit[name] = (predicted == g.targets).numpy()
         similarity[name] = chroma_similarity(g.source_audio, audio, rate).numpy()
         result["methods"][name] = {"target_accuracy": float(hit[name].mean()),
+                                   "source_kept": float((predicted == g.sources).float().mean()),
                                    "chroma_similarity": float(np.nanmean(similarity[name]))}
     result["diff_tone_against_midpoint"] = paired_against_midpoint(hit, similarity, g, sampler.steps)
     return result
