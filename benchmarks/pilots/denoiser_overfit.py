@@ -18,6 +18,7 @@ from timbre.analysis.generation import structure_mask
 from timbre.corpus.instruments import INSTRUMENT_NAMES
 from timbre.corpus.prompts import canonical_prompt
 from timbre.models.bundle import load_bundle
+from timbre.training.classifiers import encode_pool
 from timbre.training.pool import corpus_pool
 
 SIGMAS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0)
@@ -28,7 +29,7 @@ def stem_crops(bundle, split: str, stems: int) -> tuple[torch.Tensor, torch.Tens
     """(N, C, CROP) latent crops at four fixed starts per stem, and each crop's instrument."""
     pool = corpus_pool(0, stems, 0, 2.0, split=split)
     with torch.no_grad():
-        latents = torch.cat([bundle.codec.encode(rows) for rows in pool.audio.split(16)])
+        latents = encode_pool(bundle.codec, pool)
     frames = latents.shape[-1]
     starts = [int(s) for s in torch.linspace(0, frames - CROP, 4)]
     crops = torch.cat([latents[:, :, s: s + CROP] for s in starts])

@@ -20,12 +20,13 @@ import torch
 import torch.nn.functional as F
 
 from timbre.conditions import expand_cond
-from timbre.corpus.prompts import TRAIN_TEMPLATES, canonical_prompt, prompt
+from timbre.corpus.prompts import canonical_prompt
 from timbre.denoisers import ClassifierFreeGuidance
 from timbre.edits.base import SamplerConfig
 from timbre.models.bundle import load_bundle
 from timbre.randomness import item_generators, randn_items
 from timbre.samplers import sample
+from timbre.training.denoiser import condition_tables
 from timbre.training.pool import corpus_pool
 
 
@@ -43,16 +44,13 @@ class IntervalGuidance:
 
 
 def conditions(bundle) -> dict[str, torch.Tensor]:
-    """(K, dim) condition per instrument for each way of asking for it."""
+    """(K, dim) condition per instrument for each way of asking for it, from the DiT's training condition tables."""
     names = bundle.instruments
-    text = bundle.conditioner.embed_text
     pool = corpus_pool(0, 16 * len(names) * 2, 0, 2.0, split="train")
-    with torch.no_grad():
-        audio = torch.cat([bundle.conditioner.embed_audio(rows) for rows in pool.audio.split(16)])
-    return {"canonical": text([canonical_prompt(n) for n in names]),
-            "ensemble": torch.stack([F.normalize(text([prompt(n, t) for t in TRAIN_TEMPLATES]).mean(0), dim=0)
-                                     for n in names]),
-            "audio": torch.stack([F.normalize(audio[pool.instruments == i][:16].mean(0), dim=0)
+    tables = condition_tables(bundle.conditioner, pool)
+    return {"canonical": bundle.conditioner.embed_text([canonical_prompt(n) for n in names]),
+            "ensemble": F.normalize(tables.text.mean(1), dim=-1),
+            "audio": torch.stack([F.normalize(tables.audio[tables.row_instruments == i][:16].mean(0), dim=0)
                                   for i in range(len(names))])}
 
 
