@@ -31,6 +31,11 @@ class DiffMidpointParams:
     """Diff-Midpoint swaps at step steps // 2."""
 
 
+def step_at(fraction: float, steps: int) -> int:
+    """The swap step a fraction of the way through the steps, rounded down (0.5 gives the midpoint's steps // 2)."""
+    return int(math.floor(fraction * steps + 1e-9))
+
+
 def last_change_step(predictions: Tensor) -> tuple[Tensor, Tensor]:
     """Per item, the last step whose prediction differs from the previous step's (Diff-TONE sec. IV).
 
@@ -69,8 +74,7 @@ def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond
 
     source_output = generate(model, sampler, x_start, sampler.sigmas(), source, callback=observe)
     swap, found = last_change_step(torch.stack(predictions))
-    fallback = int(math.floor(params.fallback * sampler.steps + 0.5))
-    swap = torch.where(found, swap, torch.full_like(swap, fallback))
+    swap = torch.where(found, swap, torch.full_like(swap, step_at(params.fallback, sampler.steps)))
     out = generate_with_swap(model, sampler, x_start, source, target, swap, torch.stack(states))
     info = {"swap_step": swap.tolist(), "swap_found": found.tolist(),
             "predictions": torch.stack(predictions).T.tolist()}
@@ -107,4 +111,4 @@ def diff_random(model: EditModel, batch: EditBatch, params: DiffRandomParams, sa
 def diff_midpoint(model: EditModel, batch: EditBatch, params: DiffMidpointParams,
                   sampler: SamplerConfig) -> EditResult:
     """Diff-Midpoint baseline (Diff-TONE sec. V-D) on a real recording."""
-    return _invert_then_swap(model, batch, sampler, torch.full((batch.size,), sampler.steps // 2))
+    return _invert_then_swap(model, batch, sampler, torch.full((batch.size,), step_at(0.5, sampler.steps)))

@@ -38,7 +38,7 @@ def test_swap_step_comes_from_the_scripted_classifier(bundle):
     x0 = source_latents()
     source, target = bundle.conditioner.embed_text(["piano"] * 3), bundle.conditioner.embed_text(["violin"] * 3)
     result = EditSpec.build("diff-tone", SAMPLER, fallback=0.25).run(model, make_batch(x0, target, source))
-    assert result.info["swap_step"] == [4, 2, 3]  # item 1 falls back to round(0.25 * 8) = 2
+    assert result.info["swap_step"] == [4, 2, 3]  # item 1 falls back to floor(0.25 * 8) = 2
     assert result.info["swap_found"] == [True, False, True]
     assert result.info["predictions"][0] == [0, 0, 1, 1, 2, 2, 2, 2]
 
@@ -83,3 +83,17 @@ def test_diff_tone_without_a_classifier_is_refused(bundle):
     model = dataclasses.replace(bundle.edit_model(), latent_classifier=None)
     with pytest.raises(ValueError, match="latent instrument classifier"):
         EditSpec.build("diff-tone", SAMPLER).run(model, make_batch(source_latents(), torch.zeros(3, 64)))
+
+
+def test_without_a_found_swap_diff_tone_is_the_midpoint_edit_at_odd_step_counts(bundle):
+    """The default fallback swaps where Diff-Midpoint does (steps // 2), so an item whose classifier never changes
+    its mind gets exactly the midpoint's edit, also when the step count is odd."""
+    sampler = SamplerConfig(steps=7, cfg=1.0)
+    never = [[3, 3]] * 7
+    model = dataclasses.replace(bundle.edit_model(), latent_classifier=ScriptedClassifier(never))
+    source, target = bundle.conditioner.embed_text(["piano"] * 2), bundle.conditioner.embed_text(["violin"] * 2)
+    tone = EditSpec.build("diff-tone", sampler).run(model, make_batch(source_latents(n=2), target, source))
+    mid = EditSpec.build("diff-midpoint", sampler).run(model, make_batch(source_latents(n=2), target, source))
+    assert tone.info["swap_found"] == [False, False]
+    assert tone.info["swap_step"] == mid.info["swap_step"] == [3, 3]
+    torch.testing.assert_close(tone.latents, mid.latents)
