@@ -98,6 +98,10 @@ SCALES = {
         n_fft=512, stft_hop=128, harmonics=8, floor_lifter=4, floor_window=5, timbre_channels=6,
         griffin_lim_iters=4), codec_training=HarmonicCodecTrainingConfig(pca_crops=8)),
 }
+# the plain codec's DiT trained on higher noise levels (log sigma ~ N(0, 1.0), as the harmonic DiTs below)
+SCALES.update({f"{name}-high-noise": denoiser_variant(SCALES[name], p_mean=0.0, p_std=1.0) for name in ("full", "smoke")})
+# a deliberately weak twin of the default DiT (half the width, a fifth of the steps): the bad model of autoguidance
+SCALES["full-weak-twin"] = replace(denoiser_variant(FULL, steps=500), dit=replace(FULL.dit, width=128))
 # ... with the timbre features' mean per register taken out (a knot a semitone from 110 to 1250 Hz)
 SCALES["full-harmonic-register"] = replace(SCALES["full-harmonic"], codec=replace(
     SCALES["full-harmonic"].codec, register_knots=43))
