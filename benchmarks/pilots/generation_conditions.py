@@ -30,13 +30,19 @@ import torch.nn.functional as F
 
 from timbre.conditions import expand_cond
 from timbre.corpus.prompts import canonical_prompt
+from timbre.conditions import concat_conds
 from timbre.denoisers import ClassifierFreeGuidance, sigma_batch
 from timbre.edits.base import SamplerConfig
 from timbre.models.bundle import load_bundle
 from timbre.randomness import item_generators, randn_items
-from timbre.samplers import sample
+from timbre.samplers import ode_step, sample
 from timbre.training.denoiser import condition_tables
 from timbre.training.pool import corpus_pool
+
+
+def noise_level(sigma) -> float:
+    """The batch's noise level (samplers pass one sigma for every item)."""
+    return float(sigma.flatten()[0]) if torch.is_tensor(sigma) else float(sigma)
 
 
 class IntervalGuidance:
@@ -48,19 +54,25 @@ class IntervalGuidance:
         self.low, self.high = low, high
 
     def __call__(self, x, sigma, cond):
-        s = float(sigma.flatten()[0]) if torch.is_tensor(sigma) else float(sigma)
-        return self.guided(x, sigma, cond) if self.low < s <= self.high else self.plain(x, sigma, cond)
+        return self.guided(x, sigma, cond) if self.low < noise_level(sigma) <= self.high else self.plain(x, sigma, cond)
 
 
 class Autoguidance:
-    """CFG on the good DiT, then (weight - 1) times its conditional prediction minus the weak DiT's."""
+    """CFG on the good DiT, then (weight - 1) times its conditional prediction minus the weak DiT's; the good DiT's
+    conditional and unconditional predictions come from one batched forward, as ClassifierFreeGuidance makes them."""
 
     def __init__(self, denoiser, uncond, scale: float, weak, weight: float):
-        self.guided, self.good, self.weak, self.weight = ClassifierFreeGuidance(denoiser, uncond, scale), denoiser, \
-            weak, weight
+        self.good, self.uncond, self.scale, self.weak, self.weight = denoiser, uncond, scale, weak, weight
 
     def __call__(self, x, sigma, cond):
-        return self.guided(x, sigma, cond) + (self.weight - 1) * (self.good(x, sigma, cond) - self.weak(x, sigma, cond))
+        b, s = x.shape[0], sigma_batch(x, sigma)
+        if self.scale == 1.0:
+            conditional = guided = self.good(x, sigma, cond)
+        else:
+            both = self.good(torch.cat([x, x]), torch.cat([s, s]), concat_conds(cond, expand_cond(self.uncond, b)))
+            conditional, unconditional = both[:b], both[b:]
+            guided = unconditional + self.scale * (conditional - unconditional)
+        return guided + (self.weight - 1) * (conditional - self.weak(x, sigma, cond))
 
 
 class NoiseSwitch:
@@ -70,7 +82,7 @@ class NoiseSwitch:
         self.high, self.low, self.at = high, low, at
 
     def __call__(self, x, sigma, cond):
-        return (self.high if float(sigma.flatten()[0]) > self.at else self.low)(x, sigma, cond)
+        return (self.high if noise_level(sigma) > self.at else self.low)(x, sigma, cond)
 
 
 def sample_stochastic(denoiser, x, sigmas, cond, generators, churn: float, s_min: float = 0.05, s_max: float = 50.0,
@@ -83,24 +95,22 @@ def sample_stochastic(denoiser, x, sigmas, cond, generators, churn: float, s_min
         sigma_hat = sigma * (1 + gamma)
         if gamma > 0:
             x = x + math.sqrt(sigma_hat**2 - sigma**2) * s_noise * randn_items(generators, x.shape[1:])
-        d = (x - denoiser(x, sigma_batch(x, sigma_hat), cond)) / sigma_hat
-        x_next = x + d * (sigma_next - sigma_hat)
-        if sigma_next > 0:
-            d_next = (x_next - denoiser(x_next, sigma_batch(x, sigma_next), cond)) / sigma_next
-            x_next = x + (d + d_next) / 2 * (sigma_next - sigma_hat)
-        x = x_next
+        denoised = denoiser(x, sigma_batch(x, sigma_hat), cond)
+        x = ode_step(denoiser, x, sigma_hat, sigma_next, cond, denoised, heun=True)
     return x
 
 
-def conditions(bundle) -> dict[str, torch.Tensor]:
-    """(K, dim) condition per instrument for each way of asking for it, from the DiT's training condition tables."""
+def conditions(bundle, which: list[str]) -> dict[str, torch.Tensor]:
+    """(K, dim) condition per instrument for each requested way of asking for it; the ensemble and the audio centroid
+    come from the DiT's training condition tables, built only when one of them is asked for."""
     names = bundle.instruments
-    pool = corpus_pool(0, 16 * len(names) * 2, 0, 2.0, split="train")
-    tables = condition_tables(bundle.conditioner, pool)
-    return {"canonical": bundle.conditioner.embed_text([canonical_prompt(n) for n in names]),
-            "ensemble": F.normalize(tables.text.mean(1), dim=-1),
-            "audio": torch.stack([F.normalize(tables.audio[tables.row_instruments == i][:16].mean(0), dim=0)
-                                  for i in range(len(names))])}
+    out = {"canonical": bundle.conditioner.embed_text([canonical_prompt(n) for n in names])}
+    if {"ensemble", "audio"} & set(which):
+        tables = condition_tables(bundle.conditioner, corpus_pool(0, 16 * len(names) * 2, 0, 2.0, split="train"))
+        out["ensemble"] = F.normalize(tables.text.mean(1), dim=-1)
+        out["audio"] = torch.stack([F.normalize(tables.audio[tables.row_instruments == i][:16].mean(0), dim=0)
+                                    for i in range(len(names))])
+    return {name: out[name] for name in which}
 
 
 @torch.no_grad()
@@ -134,8 +144,14 @@ def main() -> None:
     args = p.parse_args()
     bundle = load_bundle(args.model)
     frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
-    conds = conditions(bundle)
+    conds = conditions(bundle, args.which.split(","))
     model = bundle.edit_model()
+    if args.autoguide:
+        weak_folder, weights = args.autoguide.rsplit(":", 1)
+        weak = load_bundle(weak_folder).denoiser
+    if args.switch:
+        other_folder, levels = args.switch.rsplit(":", 1)
+        other = load_bundle(other_folder).edit_model()
     for scale in [float(c) for c in args.cfg.split(",")]:
         sampler = SamplerConfig(steps=args.steps, cfg=scale)
         guides = {"full": ClassifierFreeGuidance(model.denoiser, model.null_cond, scale)}
@@ -143,19 +159,16 @@ def main() -> None:
             low, high = (float(v) for v in args.interval.split(","))
             guides[f"({low}, {high}]"] = IntervalGuidance(model.denoiser, model.null_cond, scale, low, high)
         if args.autoguide:
-            folder, weights = args.autoguide.rsplit(":", 1)
-            weak = load_bundle(folder).denoiser
             for w in (float(v) for v in weights.split(",")):
-                guides[f"autoguidance {w} from {folder}"] = Autoguidance(model.denoiser, model.null_cond, scale, weak, w)
+                guides[f"autoguidance {w} from {weak_folder}"] = Autoguidance(model.denoiser, model.null_cond, scale,
+                                                                              weak, w)
         if args.switch:
-            folder, levels = args.switch.rsplit(":", 1)
-            other = load_bundle(folder).edit_model()
             mine, theirs = guides["full"], ClassifierFreeGuidance(other.denoiser, other.null_cond, scale)
             for at in (float(v) for v in levels.split(",")):
-                guides[f"{folder} above {at}"] = NoiseSwitch(theirs, mine, at)
-                guides[f"{folder} at or below {at}"] = NoiseSwitch(mine, theirs, at)
+                guides[f"{other_folder} above {at}"] = NoiseSwitch(theirs, mine, at)
+                guides[f"{other_folder} at or below {at}"] = NoiseSwitch(mine, theirs, at)
         for guide, denoiser in guides.items():
-            for which in args.which.split(","):
+            for which in conds:
                 for churn in [0.0] + [float(c) for c in args.churn.split(",") if c]:
                     start = time.perf_counter()
                     result = accuracy(bundle, conds[which], denoiser, args.per, frames, sampler, 0, churn)

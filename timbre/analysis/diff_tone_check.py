@@ -8,7 +8,7 @@ from torch import Tensor
 
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits.base import EditBatch, SamplerConfig
-from timbre.edits.diff_tone import DiffToneParams, diff_tone_from, generate_with_swap, random_swap_steps
+from timbre.edits.diff_tone import DiffToneParams, diff_tone_from, generate_with_swap, random_swap_steps, step_at
 from timbre.metrics.bootstrap import mean_with_ci
 from timbre.metrics.chroma import chroma_similarity
 from timbre.models.bundle import ModelBundle
@@ -46,7 +46,7 @@ def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler:
     model = bundle.edit_model()
     edit, source_latents = diff_tone_from(model, x_start, source_cond, target_cond, DiffToneParams(), sampler)
     batch = EditBatch(source_latents, target_cond, source_cond, item_generators(seed + 1, ids), tuple(ids))
-    baselines = {"diff-midpoint": torch.full((count,), sampler.steps // 2),
+    baselines = {"diff-midpoint": torch.full((count,), step_at(0.5, sampler.steps)),
                  "diff-random": random_swap_steps(batch, sampler.steps)}
     latents = {"diff-tone": edit.latents, **{name: generate_with_swap(model, sampler, x_start, source_cond,
                                                                         target_cond, steps)
@@ -84,7 +84,8 @@ def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampl
 
 def paired_against_midpoint(hit: dict, similarity: dict, g: DiffToneGenerations, steps: int) -> dict:
     """Diff-TONE minus the midpoint swap item by item (same noise, same prompts), with a bootstrap 95% interval,
-    on every item and on those where a swap step was found (elsewhere both may swap at the same step)."""
+    on every item and on those where a swap step was found (elsewhere, at the default fallback, both swap at the
+    midpoint's step)."""
     found = g.swap_found.astype(bool)
 
     def paired(values: np.ndarray, where: np.ndarray) -> dict:
@@ -96,4 +97,4 @@ def paired_against_midpoint(hit: dict, similarity: dict, g: DiffToneGenerations,
     everywhere = np.ones_like(found)
     return {"chroma_similarity": paired(chroma, everywhere), "chroma_similarity_where_found": paired(chroma, found),
             "target_accuracy": paired(accuracy, everywhere), "target_accuracy_where_found": paired(accuracy, found),
-            "swap_after_midpoint": float(np.mean(g.swap_step[found] > steps // 2)) if found.any() else float("nan")}
+            "swap_after_midpoint": float(np.mean(g.swap_step[found] > step_at(0.5, steps))) if found.any() else float("nan")}
