@@ -1,10 +1,10 @@
-"""Pilot (issue 3): does the inpainting DiT overfit its training pool? Its denoising error on training stems
+"""Pilot (issue 3): does a DiT (inpainting or plain) overfit its training pool? Its denoising error on training stems
 against held-out (valid split) stems, at fixed noise levels, for several trained bundles.
 
 Each stem gives crops of 64 latent frames at fixed starts; every crop gets the same noise per sigma (seeded), the
-canonical prompt of its instrument, and the codec's structure channels read clean (the MI-inpaint setting); the
-error is the plain mean squared error of D(x + n, sigma) against x on the other channels, as the training loss
-scores them (without its sigma weighting). A train/valid gap that grows with the training steps means the lever is
+canonical prompt of its instrument, and, for an inpainting DiT, the codec's structure channels read clean (the
+MI-inpaint setting); the error is the plain mean squared error of D(x + n, sigma) against x on the other channels
+(every channel for a plain DiT), as the training loss scores them (without its sigma weighting). A train/valid gap that grows with the training steps means the lever is
 a larger pool, not more steps.
 Usage: python benchmarks/pilots/denoiser_overfit.py BUNDLE [BUNDLE ...] [--stems 60]
 """
@@ -38,10 +38,14 @@ def stem_crops(bundle, split: str, stems: int) -> tuple[torch.Tensor, torch.Tens
 
 @torch.no_grad()
 def errors(bundle, crops: torch.Tensor, instruments: torch.Tensor) -> dict[float, float]:
-    """Mean squared denoising error on the unknown channels, per sigma."""
+    """Mean squared denoising error per sigma: on the channels not read clean for an inpainting DiT, on every
+    channel for a plain one."""
     text = bundle.conditioner.embed_text([canonical_prompt(n) for n in INSTRUMENT_NAMES])
     cond = text[instruments]
     mask = structure_mask(bundle)
+    inpainting = mask is not None
+    if not inpainting:
+        mask = torch.zeros(crops.shape[1], dtype=torch.bool)
     known = mask[None].expand(crops.shape[0], -1)
     g = torch.Generator().manual_seed(0)
     out = {}
@@ -50,7 +54,7 @@ def errors(bundle, crops: torch.Tensor, instruments: torch.Tensor) -> dict[float
         s = torch.full((crops.shape[0],), sigma)
         total = 0.0
         for x, n, c, k, sg in zip(crops.split(64), noise.split(64), cond.split(64), known.split(64), s.split(64)):
-            d = bundle.denoiser(x + n, sg, {"embedding": c, "known": x, "mask": k})
+            d = bundle.denoiser(x + n, sg, {"embedding": c, "known": x, "mask": k} if inpainting else c)
             total += float(((d - x) ** 2)[:, ~mask].sum())
         out[sigma] = total / (crops.shape[0] * int((~mask).sum()) * CROP)
     return out

@@ -103,12 +103,15 @@ def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp
     assert probe["space"] == "raw" and len(probe["accuracy"]) == 10
 
 
-def test_analyse_generation_reports_per_instrument_accuracy(smoke_bundle, capsys):
+def test_analyse_generation_reports_per_instrument_accuracy_and_what_each_is_heard_as(smoke_bundle, capsys):
     assert main(["analyse", "generation", "--model", str(smoke_bundle), "--items", "10", "--seconds", "0.5",
                  "--steps", "2"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert len(record["per_instrument"]) == 10 and record["items"] == 10
     assert record["accuracy"] == pytest.approx(sum(record["per_instrument"].values()) / 10)
+    for name, heard in record["heard_as"].items():  # each row of the confusion counts that instrument's generations
+        assert sum(heard.values()) == 1 and all(n > 0 for n in heard.values())
+        assert heard.get(name, 0) == record["per_instrument"][name]
 
 
 def _edits_a_tone_in_raw_channels(bundle_folder, tmp_path):

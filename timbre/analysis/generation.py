@@ -45,11 +45,15 @@ def generate_instrument(bundle: ModelBundle, instrument: str, count: int, frames
 @torch.no_grad()
 def generation_accuracy(bundle: ModelBundle, audio_classifier: nn.Module, per_instrument: int, frames: int,
                         sampler: SamplerConfig, seed: int = 0, structure_first: bool = False) -> dict:
-    """Share of generations the audio classifier assigns to the conditioned instrument, overall and per instrument."""
-    per = {}
+    """Share of generations the audio classifier assigns to the conditioned instrument, overall and per instrument,
+    and what each instrument's generations are heard as (counts per judged instrument, the confusion matrix's row)."""
+    per, heard_as = {}, {}
     for index, name in enumerate(bundle.instruments):
         latents = generate_instrument(bundle, name, per_instrument, frames, sampler, seed, structure_first)
-        waves = bundle.codec.decode(latents)
-        per[name] = float((audio_classifier(waves).argmax(-1) == index).float().mean())
-    return {"accuracy": float(np.mean(list(per.values()))), "per_instrument": per, "structure_first": structure_first,
+        judged = audio_classifier(bundle.codec.decode(latents)).argmax(-1)
+        per[name] = float((judged == index).float().mean())
+        counts = torch.bincount(judged, minlength=len(bundle.instruments)).tolist()
+        heard_as[name] = {other: n for other, n in zip(bundle.instruments, counts) if n}
+    return {"accuracy": float(np.mean(list(per.values()))), "per_instrument": per, "heard_as": heard_as,
+            "structure_first": structure_first,
             "items": per_instrument * len(per), "seconds_each": frames * bundle.codec.hop_length / bundle.sample_rate}

@@ -27,9 +27,10 @@ def test_edm_loss_of_the_exact_gaussian_denoiser_is_one():
     assert edm_loss(lambda x, s, c: torch.zeros_like(x), x, None, config, g).item() > 3  # a useless one costs more
 
 
-def test_conditions_drop_and_mix_in_the_configured_shares():
+@pytest.mark.parametrize("audio_share", [0.25, 0.0])  # 0: prompts only (scale full-text-only)
+def test_conditions_drop_and_mix_in_the_configured_shares(audio_share):
     tables = _tables()
-    config = DenoiserTrainingConfig(cond_dropout=0.2, audio_condition_share=0.25)
+    config = DenoiserTrainingConfig(cond_dropout=0.2, audio_condition_share=audio_share)
     instruments = torch.arange(6000) % 3
     cond = draw_conditions(tables, instruments, config, torch.Generator().manual_seed(0))
     null = (cond == 0).all(-1)
@@ -37,7 +38,8 @@ def test_conditions_drop_and_mix_in_the_configured_shares():
     audio = (cond[:, None] == tables.audio[None]).all(-1)  # (B, rows)
     from_audio = audio.any(-1)
     assert null.float().mean().item() == pytest.approx(0.2, abs=0.02)
-    assert from_audio.float().mean().item() == pytest.approx(0.8 * 0.25, abs=0.02)
+    assert from_audio.float().mean().item() == pytest.approx(0.8 * audio_share, abs=0.02)
+    assert text.float().mean().item() == pytest.approx(0.8 * (1 - audio_share), abs=0.02)
     assert bool((null | text | from_audio).all())
     rows = audio.float().argmax(-1)[from_audio]
     assert bool((tables.row_instruments[rows] == instruments[from_audio]).all())  # same instrument's recording
