@@ -104,7 +104,8 @@ SCALES.update({f"{name}-high-noise": denoiser_variant(SCALES[name], p_mean=0.0, 
 SCALES.update({f"{name}-long": denoiser_variant(SCALES[name], steps=2 * SCALES[name].denoiser_training.steps)
                for name in ("full", "smoke")})
 # ... and conditioned on prompts only (no reference-recording audio embeddings), as long as shipped
-SCALES.update({f"{name}-text-only": denoiser_variant(SCALES[name], audio_condition_share=0.0) for name in ("full", "smoke")})
+SCALES.update({f"{name}-text-only": denoiser_variant(SCALES[name], audio_condition_share=0.0)
+               for name in ("full", "smoke")})
 # a deliberately weak twin of the default DiT (half the width, a fifth of the steps): the bad model of autoguidance
 SCALES["full-weak-twin"] = replace(denoiser_variant(FULL, steps=500), dit=replace(FULL.dit, width=128))
 # ... with the timbre features' mean per register taken out (a knot a semitone from 110 to 1250 Hz)

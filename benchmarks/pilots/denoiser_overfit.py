@@ -4,8 +4,8 @@ against held-out (valid split) stems, at fixed noise levels, for several trained
 Each stem gives crops of 64 latent frames at fixed starts; every crop gets the same noise per sigma (seeded), the
 canonical prompt of its instrument, and, for an inpainting DiT, the codec's structure channels read clean (the
 MI-inpaint setting); the error is the plain mean squared error of D(x + n, sigma) against x on the other channels
-(every channel for a plain DiT), as the training loss scores them (without its sigma weighting). A train/valid gap that grows with the training steps means the lever is
-a larger pool, not more steps.
+(every channel for a plain DiT), as the training loss scores them (without its sigma weighting). A train/valid gap
+that grows with the training steps means the lever is a larger pool, not more steps.
 Usage: python benchmarks/pilots/denoiser_overfit.py BUNDLE [BUNDLE ...] [--stems 60]
 """
 import argparse
