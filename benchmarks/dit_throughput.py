@@ -6,7 +6,11 @@ Random weights: throughput does not depend on them. A "clip" is one 10 s window;
 (conditional + unconditional in one batch, as ClassifierFreeGuidance runs it). The compute floor per forward is
 2 * P * tokens (P the DiT's parameters; attention's quadratic term comes on top), so the achieved TFLOP/s is
 2 * P * tokens * forwards / seconds. --tiny runs a toy size on the CPU to check the script itself.
-Usage: python benchmarks/dit_throughput.py [--clips 32 --seconds 10 --reps 5 --json out.json] [--tiny]
+
+--engine adds whole edits through the production path (EditSpec.run: MI-inpaint, its DDIM inversion and guided
+sampling, SamplerConfig(precision=...)) in fp32 and bf16 on the trimmed canvas, with the bf16 result's relative
+distance from the fp32 one and the peak GPU memory.
+Usage: python benchmarks/dit_throughput.py [--clips 32 --seconds 10 --reps 5 --engine --json out.json] [--tiny]
 """
 import argparse
 import json
@@ -18,6 +22,8 @@ import torch
 
 from timbre.models.stable_audio_net import StableAudioNet
 from timbre.denoisers import VPrediction, ClassifierFreeGuidance
+from timbre.edits import EditBatch, EditModel, EditSpec, SamplerConfig
+from timbre.randomness import item_generators
 
 SIZES = {  # StableAudioDiTModel configs: SAO 1.0's own (about 1 B) and a 16-layer, 1024-wide one (about 300 M)
     "1b": dict(num_layers=24, attention_head_dim=64, num_attention_heads=24, num_key_value_attention_heads=12),
@@ -56,6 +62,40 @@ def time_forwards(denoiser, x, cond, reps: int, device: str, dtype) -> float:
     return statistics.median(times)
 
 
+def time_edits(net, cond, null, frames: int, steps: int, device: str) -> list[dict]:
+    """Seconds per MI-inpaint edit of the batch through EditSpec.run in fp32 and bf16, and bf16's distance."""
+    clips = cond["text"].shape[0]
+    ranking = torch.randperm(64, generator=torch.Generator().manual_seed(0))
+    x0 = torch.randn(clips, 64, frames, generator=torch.Generator().manual_seed(1)).to(device)
+    ids = tuple(f"clip{i}" for i in range(clips))
+    rows, results = [], {}
+    modes = [("fp32", False), ("bf16", False)] + ([("bf16", True)] if device == "cuda" else [])
+    for precision, compiled in modes:
+        # compiled as the Editor compiles it (ModelBundle.compiled with dynamic shapes); timed after one warm-up edit
+        model = EditModel(VPrediction(torch.compile(net, dynamic=True) if compiled else net, 1.0), null, None, ranking)
+        spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=steps, solver="euler", sigma_max=500.0, cfg=7.0,
+                                                          precision=precision))
+        times = []
+        for i in range(3):
+            if device == "cuda":
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            start = time.perf_counter()
+            results[precision + "+compile" * compiled] = spec.run(model, EditBatch(x0, cond, None, item_generators(0, ids), ids)).latents
+            if device == "cuda":
+                torch.cuda.synchronize()
+            if i >= 1:
+                times.append(time.perf_counter() - start)
+        seconds = statistics.median(times)
+        rows.append({"precision": precision + "+compile" * compiled, "steps": steps, "seconds_per_edit_batch": round(seconds, 4),
+                     "clips_per_s": round(clips / seconds, 2),
+                     "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if device == "cuda" else None})
+    ref = results["fp32"]
+    for row in rows[1:]:
+        row["relative_distance_from_fp32"] = round(((results[row["precision"]] - ref).norm() / ref.norm()).item(), 4)
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clips", type=int, default=32, help="10 s clips per forward (x2 with guidance)")
@@ -63,6 +103,9 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--sizes", default="300m,1b")
     p.add_argument("--no-compile", action="store_true")
+    p.add_argument("--modes", default="fp32,bf16,bf16+compile", help="forward modes to time (engine rows: all)")
+    p.add_argument("--engine", action="store_true", help="also whole MI-inpaint edits through EditSpec.run")
+    p.add_argument("--engine-steps", type=int, default=8, help="euler steps of each engine edit")
     p.add_argument("--tiny", action="store_true", help="a toy DiT on the CPU: checks the script, not a figure")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -81,7 +124,7 @@ def main() -> None:
         modes = [("fp32", torch.float32, False), ("bf16", torch.bfloat16, False)]
         if device == "cuda" and not args.no_compile:
             modes.append(("bf16+compile", torch.bfloat16, True))
-        for mode, dtype, compiled in modes:
+        for mode, dtype, compiled in [m for m in modes if m[0] in args.modes.split(",")]:
             if dtype == torch.bfloat16 and device == "cpu" and size != "tiny":
                 continue
             run_net = torch.compile(net) if compiled else net
@@ -99,6 +142,15 @@ def main() -> None:
                 print(json.dumps(row))
             trimmed, full = rows[-2], rows[-1]
             print(f"  {size} {mode}: trimmed canvas gain {full['seconds_per_forward'] / trimmed['seconds_per_forward']:.2f}x")
+        if args.engine:
+            for row in time_edits(net, cond, null, frames, args.engine_steps, device):
+                row = {"size": size, "params_m": round(params / 1e6, 1), "engine": "mi-inpaint", **row}
+                rows.append(row)
+                print(json.dumps(row))
+            engine = [r for r in rows if r.get("engine") and r["size"] == size]
+            print(f"  {size} engine gain over fp32: " + ", ".join(
+                f"{r['precision']} {engine[0]['seconds_per_edit_batch'] / r['seconds_per_edit_batch']:.2f}x"
+                for r in engine[1:]))
         del net
         if device == "cuda":
             torch.cuda.empty_cache()

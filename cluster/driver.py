@@ -38,6 +38,7 @@ class RunOptions:
     local_gpus: int | None = None  # GPUs a local cluster declares (None: what it finds; tests fake them)
     progress: bool = True
     limits: Limits = Limits()
+    compile: bool = False  # editors run the denoiser's network under torch.compile (pays on GPUs)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
     def new_editor():
         # A killed editor process is restarted by Ray and its in-flight calls are retried on the new one.
         return actor_class.options(max_restarts=RESTARTS, max_task_retries=RESTARTS, **actor_options).remote(
-            model, config, options.threads)
+            model, config, options.threads, options.compile)
 
     editors = [new_editor() for _ in range(count)]
     replaced = 0

@@ -22,7 +22,7 @@ Result = tuple[np.ndarray | None, dict]  # the edited wave (None when the clip f
 class Editor:
     """Loads the bundle once; `edit` takes a batch's item facts and their waves and returns the edited waves."""
 
-    def __init__(self, model: str, config: JobConfig, threads: int | None = None):
+    def __init__(self, model: str, config: JobConfig, threads: int | None = None, compile: bool = False):
         if threads:
             torch.set_num_threads(threads)
         bundle = load_model(model)
@@ -31,6 +31,8 @@ class Editor:
             raise ValueError(f"model {model} is {found}, but the job was planned for {config.model_id}")
         # In an actor given num_gpus=1, Ray sets CUDA_VISIBLE_DEVICES to its own GPU, which torch sees as cuda:0.
         self.bundle = bundle.to("cuda" if torch.cuda.is_available() else "cpu")
+        if compile:
+            self.bundle = self.bundle.compiled(dynamic=True)  # clip lengths and batch sizes vary between calls
         self.config = config
         self.targets = {}
 

@@ -33,8 +33,13 @@ class Edit:
     space: str | None = None  # mi-inpaint: "basis" or "raw"; None: the bundle's first
 
     def config(self) -> dict:
+        """What determines the edit's outputs. fp32 precision is left out, as before precision was a setting, so
+        the keys of earlier jobs stay the same."""
+        sampler = asdict(self.spec.sampler)
+        if sampler["precision"] == "fp32":
+            del sampler["precision"]
         return {"name": self.name, "target": self.target, "method": self.spec.method,
-                "params": asdict(self.spec.params), "sampler": asdict(self.spec.sampler), "space": self.space}
+                "params": asdict(self.spec.params), "sampler": sampler, "space": self.space}
 
     @property
     def key(self) -> str:

@@ -39,6 +39,8 @@ def add_parser(sub) -> None:
     p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
     p.add_argument("--sigma-max", type=float, default=DEFAULTS.sigma_max,
                    help="top of the noise grid (default 80, EDM's; Stable Audio Open's scheduler uses 500)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
+                   help="the denoiser's arithmetic: fp32, or bf16 autocast (about 2x on GPUs; see docs/benchmarks.md)")
     p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
     p.add_argument("--model", default="default",
                    help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix")
@@ -53,7 +55,8 @@ def build_spec(args) -> EditSpec:
         raise ConfigError(f"{', '.join(stray)} does not apply to --method {args.method}")
     if args.space is not None and args.method != "mi-inpaint":
         raise ConfigError(f"--space does not apply to --method {args.method}")
-    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, solver=args.solver, sigma_max=args.sigma_max)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, solver=args.solver, sigma_max=args.sigma_max,
+                            precision=getattr(args, "precision", DEFAULTS.precision))
     return EditSpec.build(args.method, sampler, **given)
 
 

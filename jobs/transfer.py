@@ -19,7 +19,7 @@ from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig
 from timbre.errors import ConfigError
 
-SAMPLER_KEYS = ("steps", "cfg", "solver", "sigma_min", "sigma_max", "rho")
+SAMPLER_KEYS = ("steps", "cfg", "solver", "sigma_min", "sigma_max", "rho", "precision")
 DEFAULTS = SamplerConfig()
 
 
@@ -40,6 +40,8 @@ def add_parser(sub) -> None:
     p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
     p.add_argument("--sigma-max", type=float, default=DEFAULTS.sigma_max,
                    help="top of the noise grid (default 80, EDM's; Stable Audio Open's scheduler uses 500)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
+                   help="the denoiser's arithmetic: fp32, or bf16 autocast (about 2x on GPUs; see docs/benchmarks.md)")
     p.add_argument("--seed", type=int, action="append", default=None, help="seed (repeat for several)")
     p.add_argument("--model", default=None, help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
@@ -52,6 +54,8 @@ def add_parser(sub) -> None:
     p.add_argument("--gpu", action="store_true", default=None,
                    help="editors on GPUs even if none is up yet (an autoscaler adds them; default: when the cluster has GPUs)")
     p.add_argument("--batch", type=int, default=8, help="clips per editor call")
+    p.add_argument("--compile", action="store_true",
+                   help="editors run the denoiser under torch.compile: 1.6-1.8x on an H100 with --precision bf16")
     p.add_argument("--max-in-flight", type=int, default=64, help="items between download and write-back")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -113,7 +117,8 @@ def run(args) -> int:
 
     config, model = job_from_args(args)
     options = RunOptions(address=args.address, dashboard=args.dashboard, editors=args.editors, gpu=args.gpu,
-                         batch=args.batch, max_in_flight=args.max_in_flight, progress=not args.no_progress)
+                         batch=args.batch, max_in_flight=args.max_in_flight, progress=not args.no_progress,
+                         compile=args.compile)
     try:
         summary = run_transfer(config, model, options)
     except (JobConflict, StorageError, ClusterError) as e:

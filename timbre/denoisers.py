@@ -1,4 +1,5 @@
-"""Denoisers D(x, sigma, cond) -> x0_hat: EDM, v- and eps-prediction wrappers, classifier-free guidance."""
+"""Denoisers D(x, sigma, cond) -> x0_hat: EDM, v- and eps-prediction wrappers, classifier-free guidance, mixed
+precision."""
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,3 +96,17 @@ class ClassifierFreeGuidance:
         cond_out, uncond_out = both[:b], both[b:]
         return uncond_out + self.scale * (cond_out - uncond_out)
 
+
+
+@dataclass(frozen=True, eq=False)
+class MixedPrecision:
+    """Runs a denoiser's network under autocast (bf16 matrix work on tensor cores) while the latents, the sampler's
+    arithmetic and the returned estimate stay in x's own dtype."""
+
+    denoiser: Denoiser
+    dtype: torch.dtype = torch.bfloat16
+
+    def __call__(self, x: Tensor, sigma: Tensor, cond: Cond) -> Tensor:
+        with torch.autocast(x.device.type, dtype=self.dtype):
+            out = self.denoiser(x, sigma, cond)
+        return out.to(x.dtype)

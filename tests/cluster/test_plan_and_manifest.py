@@ -36,6 +36,22 @@ def test_output_keys_mirror_the_source_path_and_are_keyed_on_content_model_edit_
     assert output_key(item, _config(tmp_path, model_id="other"), "c" * 64) != key
 
 
+def test_fp32_keeps_the_keys_jobs_had_before_precision_was_a_setting_and_bf16_is_another_edit():
+    from dataclasses import asdict
+
+    from cluster.plan import text_hash
+
+    spec = EditSpec.build("pni", SamplerConfig(steps=4), noise_fraction=0.2)
+    earlier = {"steps": 4, "sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0, "cfg": 1.25, "inversion_cfg": 1.0,
+               "solver": "heun"}  # SamplerConfig's fields before precision
+    config = {"name": "flute", "target": "flute", "method": "pni", "params": asdict(spec.params), "sampler": earlier,
+              "space": None}
+    assert Edit("flute", "flute", spec).key == text_hash(json.dumps(config, sort_keys=True))[:12]
+    bf16 = EditSpec.build("pni", SamplerConfig(steps=4, precision="bf16"), noise_fraction=0.2)
+    assert Edit("flute", "flute", bf16).config()["sampler"]["precision"] == "bf16"
+    assert Edit("flute", "flute", bf16).key != Edit("flute", "flute", spec).key
+
+
 def test_a_second_job_with_another_configuration_is_refused_and_the_same_one_resumes(tmp_path):
     store = LocalStore(tmp_path / "out")
     assert claim_output(store, _config(tmp_path)) is True

@@ -86,3 +86,17 @@ def test_unknown_method_is_refused_by_the_parser(stereo_wav, tmp_path, capsys):
 def test_bad_output_suffix(stereo_wav, tmp_path, capsys):
     assert "output must end in .wav or .flac" in _fails(
         ["edit", str(stereo_wav), "--method", "pni", "--to", "x", "-o", str(tmp_path / "o.mp3")], capsys)
+
+
+def test_precision_reaches_the_edit_from_the_flags_and_from_a_job_spec(tmp_path):
+    from jobs.edit import build_spec
+    from jobs.transfer import _edit_from_yaml
+
+    args = build_parser().parse_args(["edit", "in.wav", "--method", "pni", "--to", "violin", "-o", "o.wav",
+                                      "--precision", "bf16"])
+    assert build_spec(args).sampler.precision == "bf16"
+    args = build_parser().parse_args(["transfer", "src", "--method", "pni", "--to", "violin", "--out", "o"])
+    assert build_spec(args).sampler.precision == "fp32"
+    assert _edit_from_yaml({"to": "violin", "method": "pni", "precision": "bf16"}).spec.sampler.precision == "bf16"
+    with pytest.raises(Exception, match="precision must be one of fp32, bf16, got 'fp8'"):
+        _edit_from_yaml({"to": "violin", "method": "pni", "precision": "fp8"})

@@ -88,3 +88,36 @@ def test_moving_a_bundle_keeps_every_part_and_its_results(bundle):
     b = edit_clips(moved, _clips(moved), spec, seed=2, windows=WINDOWS)
     for (x, _), (y, _) in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device")])])
+def test_a_compiled_bundle_edits_clips_as_the_plain_one(device):
+    from timbre.models.bundle import debug_bundle
+
+    spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=3), k=0.5, clamp=0.5)
+    plain = debug_bundle().to(device)
+    # the CPU checks the wiring with dynamo's eager backend (no C++ toolchain needed); the GPU compiles with inductor
+    compiled = debug_bundle().to(device).compiled(dynamic=True, **({"backend": "eager"} if device == "cpu" else {}))
+    assert isinstance(compiled.denoiser.net, torch._dynamo.eval_frame.OptimizedModule)
+    expected = edit_clips(plain, _clips(plain), spec, seed=1, windows=WINDOWS)
+    found = edit_clips(compiled, _clips(plain), spec, seed=1, windows=WINDOWS)
+    for (a, _), (b, _) in zip(expected, found):
+        assert np.linalg.norm(a - b) / np.linalg.norm(a) < 1e-4
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_mi_inpaint_in_a_timbre_basis_on_cuda_edits_clips_as_on_cpu():
+    from timbre.models.bundle import debug_bundle
+
+    basis = torch.linalg.qr(torch.randn(16, 16, generator=torch.Generator().manual_seed(4)))[0]
+    ranking = torch.randperm(16, generator=torch.Generator().manual_seed(5))
+    cpu = replace(debug_bundle(), channel_basis=basis, basis_ranking=ranking)
+    gpu = replace(debug_bundle(), channel_basis=basis.clone(), basis_ranking=ranking).to("cuda")
+    assert gpu.channel_basis.is_cuda and cpu.channel_spaces[0] == "basis"
+    spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=3), k=0.5, clamp=0.5)
+    expected = edit_clips(cpu, _clips(cpu), spec, seed=1, space="basis", windows=WINDOWS)
+    found = edit_clips(gpu, _clips(cpu), spec, seed=1, space="basis", windows=WINDOWS)
+    for (a, _), (b, _) in zip(expected, found):
+        assert np.linalg.norm(a - b) / np.linalg.norm(a) < 1e-3

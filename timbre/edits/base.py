@@ -1,20 +1,21 @@
 """What every edit method shares: the sampler settings, the model view, the batch, the result."""
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from timbre.conditions import Cond, cond_batch_size, expand_cond
-from timbre.denoisers import ClassifierFreeGuidance, Denoiser
+from timbre.denoisers import ClassifierFreeGuidance, Denoiser, MixedPrecision
 from timbre.errors import ConfigError, InputError
 from timbre.inversion import Trajectory, invert
 from timbre.samplers import Callback, CondSchedule, Hook, sample
 from timbre.sigmas import karras_sigmas
 
 LatentClassifier = Callable[[Tensor], Tensor]  # latents (B, C, T) -> logits (B, classes)
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}  # the network's autocast dtype; None runs it as stored
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,15 @@ class SamplerConfig:
     cfg: float = 1.25  # Diff-A-Riff's CFG strength during generation
     inversion_cfg: float = 1.0  # guidance during inversion; 1 means plain conditional (most invertible)
     solver: str = "heun"  # "heun" (2nd order, 2 NFE/step) or "euler" (1st order)
+    precision: str = "fp32"  # the denoiser's network: "fp32", or "bf16" autocast (latents and sampler stay fp32)
 
     def __post_init__(self):
         if not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 1:
             raise ConfigError(f"steps must be an integer >= 1, got {self.steps!r}")
         if self.solver not in ("heun", "euler"):
             raise ConfigError(f"solver must be 'heun' or 'euler', got {self.solver!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         for name in ("cfg", "inversion_cfg"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -43,6 +47,11 @@ class SamplerConfig:
     @property
     def heun(self) -> bool:
         return self.solver == "heun"
+
+    def model_view(self, model: "EditModel") -> "EditModel":
+        """The model as this sampler runs it: its denoiser under bf16 autocast when precision is "bf16"."""
+        dtype = PRECISIONS[self.precision]
+        return model if dtype is None else replace(model, denoiser=MixedPrecision(model.denoiser, dtype))
 
     def sigmas(self) -> Tensor:
         """The EDM grid: steps + 1 values ending in 0."""

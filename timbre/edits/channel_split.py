@@ -35,7 +35,7 @@ class ChannelSplit:
 
     def __post_init__(self):
         if self.basis is not None:
-            q = self.basis.double()
+            q = self.basis.detach().double().cpu()  # checked and factored on the CPU; moved per use
             c = self.mask.numel()
             if q.shape != (c, c):
                 raise ConfigError(f"channel_basis must be ({c}, {c}), got {tuple(q.shape)}")

@@ -72,6 +72,12 @@ class ModelBundle:
                        latent_classifier=move(self.latent_classifier), channel_basis=move(self.channel_basis),
                        audio_classifier=move(self.audio_classifier), embedder=move(self.embedder))
 
+    def compiled(self, **options) -> "ModelBundle":
+        """The bundle with its denoiser's network under torch.compile (`options` go to it): on an H100 a bf16 forward
+        of Stable Audio Open's DiT runs 1.6 to 1.8x faster (docs/benchmarks.md). The first calls of each new batch
+        shape compile; every later one reuses the compiled code."""
+        return replace(self, denoiser=replace(self.denoiser, net=torch.compile(self.denoiser.net, **options)))
+
     def edit_model(self, space: str | None = None) -> EditModel:
         """The engine's view; `space` picks MI-inpaint's split: "raw", "basis", or None for the first available."""
         spaces = self.channel_spaces

@@ -40,7 +40,7 @@ def test_a_parameter_the_method_does_not_take_is_refused():
 
 @pytest.mark.parametrize("kwargs, word", [({"steps": 0}, "steps"), ({"steps": 2.5}, "steps"),
                                           ({"cfg": float("nan")}, "cfg"), ({"solver": "rk4"}, "solver"),
-                                          ({"sigma_min": -1.0}, "sigma_min")])
+                                          ({"sigma_min": -1.0}, "sigma_min"), ({"precision": "fp16"}, "precision")])
 def test_bad_sampler_settings_name_themselves(kwargs, word):
     with pytest.raises(ConfigError, match=word):
         SamplerConfig(**kwargs)
