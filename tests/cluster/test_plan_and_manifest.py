@@ -103,3 +103,24 @@ def test_catalogues_list_folders_without_job_folders_and_tables_of_uris(tmp_path
     pd.DataFrame({"path": ["x"]}).to_parquet(tmp_path / "bad.parquet")
     with pytest.raises(Exception, match="needs a 'uri' column"):
         list(list_catalogue(str(tmp_path / "bad.parquet")))
+
+
+def test_an_editor_asked_to_compile_runs_the_denoiser_compiled_and_transfer_passes_the_flag(tmp_path, monkeypatch):
+    import torch
+
+    import cluster.driver as driver
+    from cluster.editor import Editor
+    from cluster.model_store import load_model
+    from jobs.cli import build_parser
+    from timbre.models.bundle import bundle_fingerprint
+
+    config = _config(tmp_path, model_id=bundle_fingerprint(load_model("debug")))
+    assert isinstance(Editor("debug", config, compile=True).bundle.denoiser.net, torch._dynamo.eval_frame.OptimizedModule)
+    assert not isinstance(Editor("debug", config).bundle.denoiser.net, torch._dynamo.eval_frame.OptimizedModule)
+    seen = []
+    monkeypatch.setattr(driver, "run_transfer", lambda config, model, options: seen.append(options) or 1 / 0)
+    args = build_parser().parse_args(["transfer", str(tmp_path), "--to", "violin", "--method", "pni", "--out",
+                                      str(tmp_path / "out"), "--model", "debug", "--compile"])
+    with pytest.raises(ZeroDivisionError):
+        args.run(args)
+    assert seen[0].compile is True

@@ -64,7 +64,7 @@ def test_the_rayjob_runs_a_command_the_cli_accepts_with_its_mounted_spec(tmp_pat
     argv = shlex.split(job["spec"]["entrypoint"])
     assert argv[:2] == ["timbre", "transfer"]
     args = build_parser().parse_args(argv[1:])
-    assert args.gpu and args.spec == "/etc/timbre/job.yaml"
+    assert args.gpu and args.compile and args.spec == "/etc/timbre/job.yaml"
     head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
     mount = head["containers"][0]["volumeMounts"][0]
     assert mount["mountPath"] == str(Path(args.spec).parent)
@@ -75,6 +75,7 @@ def test_the_rayjob_runs_a_command_the_cli_accepts_with_its_mounted_spec(tmp_pat
     args.spec = str(JOB_SPEC)
     config, model = job_from_args(args)  # the spec builds a real job: every edit's method and parameters check out
     assert config.source.startswith("s3://") and config.output.startswith("s3://") and len(config.edits) == 2
+    assert {e.spec.sampler.precision for e in config.edits} == {"bf16"}  # the GPU workers' arithmetic
 
 
 def test_the_rayjob_pins_one_gpu_per_worker_binds_the_dashboard_to_loopback_and_uses_token_auth():
