@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
     p.add_argument("--sigma-max", type=float, default=DEFAULTS.sigma_max,
                    help="top of the noise grid (default 80, EDM's; Stable Audio Open's scheduler uses 500)")
     p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
-                   help="the denoiser's arithmetic: fp32, or bf16 autocast (about 2x on GPUs; see docs/benchmarks.md)")
+                   help="the denoiser's arithmetic: fp32, or bf16 autocast (5-6x for Stable Audio Open's DiT on an H100, "
+                        "little for the small default; docs/benchmarks.md)")
     p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
     p.add_argument("--model", default="default",
                    help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix")

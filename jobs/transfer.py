@@ -41,7 +41,8 @@ def add_parser(sub) -> None:
     p.add_argument("--sigma-max", type=float, default=DEFAULTS.sigma_max,
                    help="top of the noise grid (default 80, EDM's; Stable Audio Open's scheduler uses 500)")
     p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
-                   help="the denoiser's arithmetic: fp32, or bf16 autocast (about 2x on GPUs; see docs/benchmarks.md)")
+                   help="the denoiser's arithmetic: fp32, or bf16 autocast (5-6x for Stable Audio Open's DiT on an H100, "
+                        "little for the small default; docs/benchmarks.md)")
     p.add_argument("--seed", type=int, action="append", default=None, help="seed (repeat for several)")
     p.add_argument("--model", default=None, help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
@@ -55,7 +56,8 @@ def add_parser(sub) -> None:
                    help="editors on GPUs even if none is up yet (an autoscaler adds them; default: when the cluster has GPUs)")
     p.add_argument("--batch", type=int, default=8, help="clips per editor call")
     p.add_argument("--compile", action="store_true",
-                   help="editors run the denoiser under torch.compile: 1.6-1.8x on an H100 with --precision bf16")
+                   help="editors run the denoiser under torch.compile: 1.55-1.8x more on an H100 with --precision bf16, "
+                        "after minutes of warm-up per editor")
     p.add_argument("--max-in-flight", type=int, default=64, help="items between download and write-back")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)

@@ -97,7 +97,6 @@ class ClassifierFreeGuidance:
         return uncond_out + self.scale * (cond_out - uncond_out)
 
 
-
 @dataclass(frozen=True, eq=False)
 class MixedPrecision:
     """Runs a denoiser's network under autocast (bf16 matrix work on tensor cores) while the latents, the sampler's
