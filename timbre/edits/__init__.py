@@ -72,7 +72,7 @@ class EditSpec:
 
     @torch.no_grad()
     def run(self, model: EditModel, batch: EditBatch) -> EditResult:
-        return get_method(self.method).run(self.sampler.model_view(model), batch, self.params, self.sampler)
+        return get_method(self.method).run(model, batch, self.params, self.sampler)
 
 
 __all__ = ["METHODS", "EditBatch", "EditModel", "EditResult", "EditSpec", "Method", "SamplerConfig", "get_method",

@@ -1,7 +1,7 @@
 """What every edit method shares: the sampler settings, the model view, the batch, the result."""
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -47,11 +47,6 @@ class SamplerConfig:
     @property
     def heun(self) -> bool:
         return self.solver == "heun"
-
-    def model_view(self, model: "EditModel") -> "EditModel":
-        """The model as this sampler runs it: its denoiser under bf16 autocast when precision is "bf16"."""
-        dtype = PRECISIONS[self.precision]
-        return model if dtype is None else replace(model, denoiser=MixedPrecision(model.denoiser, dtype))
 
     def sigmas(self) -> Tensor:
         """The EDM grid: steps + 1 values ending in 0."""
@@ -119,17 +114,26 @@ def source_cond(model: EditModel, batch: EditBatch) -> Cond:
     return expand_cond(batch.source if batch.source is not None else model.null_cond, batch.size)
 
 
+def guided(model: EditModel, sampler: SamplerConfig, scale: float) -> Denoiser:
+    """The model's denoiser under CFG at `scale`, its network under bf16 autocast when the sampler's precision asks
+    for it. Every sampling and inversion call goes through here, so wrappers such as WithKnownChannels, and checks on
+    the raw denoiser, see the model's own denoiser."""
+    dtype = PRECISIONS[sampler.precision]
+    denoiser = model.denoiser if dtype is None else MixedPrecision(model.denoiser, dtype)
+    return ClassifierFreeGuidance(denoiser, model.null_cond, scale)
+
+
 def generate(model: EditModel, sampler: SamplerConfig, x: Tensor, sigmas: Tensor, cond: CondSchedule, *,
              start: int = 0, callback: Callback | None = None, hook: Hook | None = None) -> Tensor:
     """Sample with classifier-free guidance at the generation scale."""
-    denoiser = ClassifierFreeGuidance(model.denoiser, model.null_cond, sampler.cfg)
-    return sample(denoiser, x, sigmas, cond, heun=sampler.heun, start=start, callback=callback, hook=hook)
+    return sample(guided(model, sampler, sampler.cfg), x, sigmas, cond, heun=sampler.heun, start=start,
+                  callback=callback, hook=hook)
 
 
 def invert_source(model: EditModel, batch: EditBatch, sampler: SamplerConfig, sigmas: Tensor, to: int) -> Trajectory:
     """DDIM-invert the source latents under the source condition at the inversion guidance scale."""
-    denoiser = ClassifierFreeGuidance(model.denoiser, model.null_cond, sampler.inversion_cfg)
-    return invert(denoiser, batch.latents, sigmas, source_cond(model, batch), to=to, heun=sampler.heun)
+    return invert(guided(model, sampler, sampler.inversion_cfg), batch.latents, sigmas, source_cond(model, batch),
+                  to=to, heun=sampler.heun)
 
 
 def check_fraction(name: str, value: float) -> None:

@@ -135,7 +135,8 @@ class _RecordingNet(torch.nn.Module):
         return self.net(x, c_noise, cond)
 
 
-def test_an_inpainting_dit_sees_the_clean_structure_while_it_is_pinned_and_nothing_after():
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_an_inpainting_dit_sees_the_clean_structure_while_it_is_pinned_and_nothing_after(precision):
     from timbre.denoisers import EDMPrecond
     from timbre.models.dit import DiT, DiTConfig, randomize_
 
@@ -144,7 +145,7 @@ def test_an_inpainting_dit_sees_the_clean_structure_while_it_is_pinned_and_nothi
     ranking = torch.randperm(16, generator=torch.Generator().manual_seed(0))
     model = EditModel(EDMPrecond(net), torch.zeros(8), channel_ranking=ranking)
     x0 = source_latents()
-    spec = EditSpec.build("mi-inpaint", EULER, k=0.5, clamp=0.6)
+    spec = EditSpec.build("mi-inpaint", dataclasses.replace(EULER, precision=precision), k=0.5, clamp=0.6)
     out = spec.run(model, make_batch(x0, torch.randn(3, 8, generator=torch.Generator().manual_seed(2)))).latents
     sampling = net.conds[EULER.steps - 1:]  # after the inversion's steps - 1 calls
     assert all(isinstance(c, torch.Tensor) for c in net.conds[:EULER.steps - 1])  # inversion reads no known channels
