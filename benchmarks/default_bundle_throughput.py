@@ -9,11 +9,11 @@ Usage: python benchmarks/default_bundle_throughput.py [--clips 64 --steps 16 --m
 """
 import argparse
 import json
-import time
 
 import numpy as np
 import torch
 
+from dit_throughput import median_seconds  # this script's folder is on the path when it runs
 from timbre.batch_edit import Clip, WindowConfig, edit_clips
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import load_bundle
@@ -42,14 +42,7 @@ def spectral_distance(found: list[np.ndarray], reference: list[np.ndarray]) -> f
 
 def timed(bundle, clips, spec, windows, device: str) -> tuple[float, list[np.ndarray]]:
     """Seconds of the second of two passes over `clips` (the first warms up, and compiles where asked)."""
-    for _ in range(2):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        out = edit_clips(bundle, clips, spec, seed=0, windows=windows)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+    seconds, out = median_seconds(lambda: edit_clips(bundle, clips, spec, seed=0, windows=windows), 1, 1, device)
     return seconds, [wave for wave, _ in out]
 
 

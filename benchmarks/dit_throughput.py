@@ -45,21 +45,28 @@ def build(size: str, device: str) -> tuple[StableAudioNet, int]:
     return StableAudioNet(transformer, projection, 44100, 2048).to(device).eval(), params
 
 
+def median_seconds(call, reps: int, warmups: int, device: str):
+    """(median seconds of `reps` calls after `warmups` untimed ones, the last call's result); on a GPU each call is
+    synchronised and the peak memory counts from the last call's start."""
+    times, result = [], None
+    for i in range(warmups + reps):
+        if device == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        result = call()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        if i >= warmups:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
 def time_forwards(denoiser, x, cond, reps: int, device: str, dtype) -> float:
     """Median seconds per guided forward over `reps`, after two warm-up calls."""
     sigma = torch.full((x.shape[0],), 3.0, device=device)
-    times = []
     with torch.no_grad(), torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32):
-        for i in range(reps + 2):
-            if device == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            denoiser(x, sigma, cond)
-            if device == "cuda":
-                torch.cuda.synchronize()
-            if i >= 2:
-                times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        return median_seconds(lambda: denoiser(x, sigma, cond), reps, 2, device)[0]
 
 
 def time_edits(net, cond, null, frames: int, steps: int, device: str) -> list[dict]:
@@ -75,19 +82,10 @@ def time_edits(net, cond, null, frames: int, steps: int, device: str) -> list[di
         model = EditModel(VPrediction(torch.compile(net, dynamic=True) if compiled else net, 1.0), null, None, ranking)
         spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=steps, solver="euler", sigma_max=500.0, cfg=7.0,
                                                           precision=precision))
-        times = []
-        for i in range(3):
-            if device == "cuda":
-                torch.cuda.synchronize()
-                torch.cuda.reset_peak_memory_stats()
-            start = time.perf_counter()
-            results[precision + "+compile" * compiled] = spec.run(model, EditBatch(x0, cond, None, item_generators(0, ids), ids)).latents
-            if device == "cuda":
-                torch.cuda.synchronize()
-            if i >= 1:
-                times.append(time.perf_counter() - start)
-        seconds = statistics.median(times)
-        rows.append({"precision": precision + "+compile" * compiled, "steps": steps, "seconds_per_edit_batch": round(seconds, 4),
+        name = precision + "+compile" * compiled
+        seconds, results[name] = median_seconds(
+            lambda: spec.run(model, EditBatch(x0, cond, None, item_generators(0, ids), ids)).latents, 2, 1, device)
+        rows.append({"precision": name, "steps": steps, "seconds_per_edit_batch": round(seconds, 4),
                      "clips_per_s": round(clips / seconds, 2),
                      "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if device == "cuda" else None})
     ref = results["fp32"]

@@ -41,8 +41,9 @@ def describe(waves: torch.Tensor, rate: int) -> dict:
 
 
 def judged(bundle, waves: torch.Tensor, index: int) -> dict:
+    """The judge's mean probability for instrument `index` and for the likeliest other one."""
     probs = bundle.audio_classifier(waves).softmax(-1).mean(0)
-    other = int(torch.cat([probs[:index], torch.tensor([-1.0]), probs[index + 1:]]).argmax())
+    other = int(probs.index_fill(0, torch.tensor([index]), -1.0).argmax())  # the likeliest other instrument
     return {"p_self": round(float(probs[index]), 3), "runner_up": bundle.instruments[other],
             "p_runner_up": round(float(probs[other]), 3)}
 

@@ -51,9 +51,9 @@ def generation_accuracy(bundle: ModelBundle, audio_classifier: nn.Module, per_in
     for index, name in enumerate(bundle.instruments):
         latents = generate_instrument(bundle, name, per_instrument, frames, sampler, seed, structure_first)
         judged = audio_classifier(bundle.codec.decode(latents)).argmax(-1)
-        per[name] = float((judged == index).float().mean())
         counts = torch.bincount(judged, minlength=len(bundle.instruments)).tolist()
         heard_as[name] = {other: n for other, n in zip(bundle.instruments, counts) if n}
+        per[name] = counts[index] / per_instrument
     return {"accuracy": float(np.mean(list(per.values()))), "per_instrument": per, "heard_as": heard_as,
             "structure_first": structure_first,
             "items": per_instrument * len(per), "seconds_each": frames * bundle.codec.hop_length / bundle.sample_rate}

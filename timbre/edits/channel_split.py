@@ -35,14 +35,15 @@ class ChannelSplit:
 
     def __post_init__(self):
         if self.basis is not None:
-            q = self.basis.detach().double().cpu()  # checked and factored on the CPU; moved per use
+            q = self.basis.detach().double().cpu()  # checked and factored on the CPU
             c = self.mask.numel()
             if q.shape != (c, c):
                 raise ConfigError(f"channel_basis must be ({c}, {c}), got {tuple(q.shape)}")
             if not torch.allclose(q.T @ q, torch.eye(c, dtype=q.dtype), atol=1e-4):
                 raise ConfigError("channel_basis must be orthogonal (Q^T Q = I)")
             q_s = q[:, ~self.mask.cpu()]
-            object.__setattr__(self, "_projector", q_s @ q_s.T)  # P_S = Q_S Q_S^T, built once, not per step
+            # P_S = Q_S Q_S^T, built once on the basis's device (not per step, and not copied over per step)
+            object.__setattr__(self, "_projector", (q_s @ q_s.T).to(self.basis.device))
 
     def structure_projector(self, like: Tensor) -> Tensor:
         """P_S = Q_S Q_S^T, the orthogonal projector onto the structure directions, on like's device and dtype."""
