@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
                    help="full: the shipped default; smoke: tiny models and a few steps, to check the pipeline")
     p.add_argument("--corpus-seed", type=int, default=0, help="which synthetic corpus")
     p.add_argument("--seed", type=int, default=0, help="initialisation and sampling seed")
+    p.add_argument("--device", default="cpu",
+                   help="where the denoiser trains, e.g. cuda (its random draws stay on the CPU, so batches match)")
     p.add_argument("--force", action="store_true", help="retrain stages whose outputs already exist")
     p.set_defaults(run=run)
 
@@ -29,7 +31,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    context = stages.Context(out, stages.SCALES[args.scale], args.corpus_seed, args.seed, log=print)
+    context = stages.Context(out, stages.SCALES[args.scale], args.corpus_seed, args.seed, log=print,
+                             device=args.device)
     names = list(STAGES) if args.stage == "all" else [args.stage]
     start = time.perf_counter()
     for name in names:

@@ -109,6 +109,13 @@ SCALES.update({f"{name}-text-only": denoiser_variant(SCALES[name], audio_conditi
 # ... and half as wide again (width 384, 6 heads: about 2.2x the parameters), every other setting as shipped
 SCALES["full-wide"] = replace(FULL, dit=replace(FULL.dit, width=384, heads=6))
 SCALES["smoke-wide"] = replace(SMOKE, dit=replace(SMOKE.dit, width=24, heads=3))
+# ... trained on 4 s crops (125 frames), the length the generation check and the demo generate, not 2 s
+SCALES["full-4s"] = denoiser_variant(FULL, crop_frames=125)
+SCALES["smoke-4s"] = denoiser_variant(SMOKE, crop_frames=32)
+# the GPU size (timbre.models.dit.DIT_SIZES["base"]: width 768, 12 blocks, about 85 M parameters) at a DiT's usual
+# learning rate; trains with `--device cuda` (too large for the committed bundle: a capacity check, not a default)
+SCALES["full-base"] = replace(denoiser_variant(FULL, lr=2e-4), dit=replace(FULL.dit, width=768, depth=12, heads=12))
+SCALES["full-base-4s"] = denoiser_variant(SCALES["full-base"], crop_frames=125)
 # a deliberately weak twin of the default DiT (half the width, a fifth of the steps): the bad model of autoguidance
 SCALES["full-weak-twin"] = replace(denoiser_variant(FULL, steps=500), dit=replace(FULL.dit, width=128))
 # ... with the timbre features' mean per register taken out (a knot a semitone from 110 to 1250 Hz)
@@ -146,6 +153,7 @@ class Context:
     corpus_seed: int
     seed: int
     log: Callable[[str], None] = print
+    device: str = "cpu"  # where the denoiser trains (the other stages train on the CPU)
     _pool: Pool | None = field(default=None, repr=False)
     _renditions: RenditionPool | None = field(default=None, repr=False)
     _latents: torch.Tensor | None = field(default=None, repr=False)
@@ -274,7 +282,7 @@ def denoiser(ctx: Context) -> None:
     tables = condition_tables(conditioner_model, ctx.pool)
     model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
     net, metrics = train_denoiser(model_config, config, latents, _frames_per_row(ctx.pool, codec_model.hop_length),
-                                  tables, ctx.progress("denoiser"), structure_channels(codec_model))
+                                  tables, ctx.progress("denoiser"), structure_channels(codec_model), ctx.device)
     seconds = time.perf_counter() - start
     save_component(net, ctx.out / "denoiser.safetensors")
     bundle = ModelBundle("training", codec_model, EDMPrecond(net, config.sigma_data), conditioner_model, tables.null,
@@ -282,7 +290,7 @@ def denoiser(ctx: Context) -> None:
     sampler = SamplerConfig(steps=24, cfg=2.0)
     check = generation_accuracy(bundle, ctx.component("audio_classifier"), ctx.scale.generation_items,
                                 ctx.scale.generation_frames, sampler, ctx.seed)
-    ctx.record("denoiser", {"seconds": round(seconds, 1), **metrics, "config": asdict(config),
+    ctx.record("denoiser", {"seconds": round(seconds, 1), "device": ctx.device, **metrics, "config": asdict(config),
                             "model": asdict(model_config), "generation": {"sampler": asdict(sampler), **check}})
 
 

@@ -84,12 +84,13 @@ def edm_loss(denoiser: EDMPrecond, x: Tensor, cond: Tensor, config: DenoiserTrai
              g: torch.Generator, known: Tensor | None = None) -> Tensor:
     """EDM's weighted denoising loss (Karras et al. 2022, eq. 8 with Table 1's log-normal sigmas and lambda); with a
     (B, C) known-channel mask the network also reads those channels clean and is scored on the others only."""
-    sigma = (torch.randn(x.shape[0], generator=g) * config.p_std + config.p_mean).exp()
-    noise = torch.randn(x.shape, generator=g) * sigma[:, None, None]
+    sigma = (torch.randn(x.shape[0], generator=g) * config.p_std + config.p_mean).exp().to(x.device)
+    noise = torch.randn(x.shape, generator=g).to(x.device) * sigma[:, None, None]
     weight = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
     if known is None:
         return (weight[:, None, None] * (denoiser(x + noise, sigma, cond) - x) ** 2).mean()
     scored = (~known).to(x.dtype)[..., None].expand_as(x)
+    known = known.to(x.device)
     error = (denoiser(x + noise, sigma, {"embedding": cond, "known": x, "mask": known}) - x) ** 2
     return (weight[:, None, None] * error * scored).sum() / scored.sum().clamp_min(1)
 
@@ -104,16 +105,18 @@ def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int,
 
 def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, latents: Tensor, frames_per_row: Tensor,
                    tables: ConditionTables, progress: Progress | None = None,
-                   structure_channels: int = 0) -> tuple[DiT, dict]:
-    """Train from scratch, deterministically for a given seed; returns the weight average (EMA). The codec's
-    first `structure_channels` channels are its structure: always among the known ones when an item has any."""
+                   structure_channels: int = 0, device: str | torch.device = "cpu") -> tuple[DiT, dict]:
+    """Train from scratch, deterministically for a given seed; returns the weight average (EMA), on the CPU. The
+    codec's first `structure_channels` channels are its structure: always among the known ones when an item has
+    any. The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
+    conditions and noise do not depend on the device."""
     if latents.ndim != 3 or latents.shape[1] != model_config.channels:
         raise ValueError(f"latents must be (N, {model_config.channels}, frames), got {tuple(latents.shape)}")
     if config.known_share > 0 and not model_config.known_input:
         raise ValueError("known_share > 0 needs a DiT that reads known channels (DiTConfig.known_input=True)")
     if latents.shape[-1] < config.crop_frames:
         raise ValueError(f"latent rows have {latents.shape[-1]} frames, fewer than a {config.crop_frames}-frame crop")
-    net = seeded(lambda: DiT(model_config), config.seed)
+    net = seeded(lambda: DiT(model_config), config.seed).to(device)
     average = copy.deepcopy(net).requires_grad_(False)
     denoiser = EDMPrecond(net, config.sigma_data)
     g = torch.Generator().manual_seed(config.seed)
@@ -124,7 +127,7 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
         x, rows = latent_batch(latents, frames_per_row, config.batch, config.crop_frames, g)
         cond = draw_conditions(tables, tables.row_instruments[rows], config, g)
         known = draw_known_mask(x.shape[0], structure, config, g) if config.known_share > 0 else None
-        return edm_loss(denoiser, x, cond, config, g, known)
+        return edm_loss(denoiser, x.to(device), cond.to(device), config, g, known)
 
     @torch.no_grad()
     def update_average(step: int) -> None:
@@ -134,4 +137,4 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
 
     metrics = fit(net, config.steps, config.lr, batch_loss, progress, warmup=100, clip=1.0, adamw=True,
                   after_step=update_average)
-    return average.eval(), metrics
+    return average.cpu().eval(), metrics

@@ -15,6 +15,11 @@ def _tables(classes=3, templates=2, rows=12, dim=8):
                            torch.arange(rows) % classes, torch.zeros(dim))
 
 
+def _sinusoid_latents(rows=12, frames=40):
+    g = torch.Generator().manual_seed(1)
+    return 0.7 * torch.sin(0.3 * torch.arange(frames) + 6.3 * torch.rand(rows, 4, 1, generator=g))
+
+
 def test_edm_loss_of_the_exact_gaussian_denoiser_is_one():
     # data N(0, sd^2): the optimal denoiser's error at sigma is sigma^2 sd^2 / (sigma^2 + sd^2), which EDM's
     # weight (sigma^2 + sd^2) / (sigma sd)^2 turns into exactly 1 at every sigma
@@ -47,9 +52,7 @@ def test_conditions_drop_and_mix_in_the_configured_shares(audio_share):
 
 def test_training_lowers_the_loss_deterministically_and_refuses_bad_latents():
     # smooth sinusoids with random phases: far more predictable than white noise, whose EDM loss stays at 1
-    g = torch.Generator().manual_seed(1)
-    phase = 6.3 * torch.rand(12, 4, 1, generator=g)
-    latents = 0.7 * torch.sin(0.3 * torch.arange(40) + phase)
+    latents = _sinusoid_latents()
     config = DenoiserTrainingConfig(steps=300, batch=16, crop_frames=16, lr=3e-3)
     tables = _tables()
     frames = torch.full((12,), 40)
@@ -63,6 +66,19 @@ def test_training_lowers_the_loss_deterministically_and_refuses_bad_latents():
         train_denoiser(TINY, config, latents[:, :3], frames, tables)
     with pytest.raises(ValueError, match="fewer than a 16-frame crop"):
         train_denoiser(TINY, config, latents[..., :8], frames, tables)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_on_cuda_draws_the_same_batches_and_tracks_the_cpu_run():
+    latents, tables = _sinusoid_latents(), _tables()
+    config = DenoiserTrainingConfig(steps=20, batch=8, crop_frames=16)
+    runs = [train_denoiser(TINY, config, latents, torch.full((12,), 40), tables, device=d) for d in ("cpu", "cuda")]
+    (cpu, cpu_metrics), (gpu, gpu_metrics) = runs
+    assert next(gpu.parameters()).device.type == "cpu"  # the average comes back to the CPU, ready to save
+    assert gpu_metrics["final_loss"] == pytest.approx(cpu_metrics["final_loss"], rel=1e-3)
+    for a, b in zip(cpu.state_dict().values(), gpu.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-4)
 
 
 def test_known_masks_hold_the_structure_and_a_random_share_of_the_rest():
