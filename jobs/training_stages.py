@@ -28,6 +28,7 @@ from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, 
 from timbre.training.codec import CodecTrainingConfig, evaluate_codec, train_codec
 from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_conditioner, train_conditioner
 from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
+from timbre.training.decoder_weights import channel_weights, decoder_sensitivity
 from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
 from timbre.training.pool import Pool, corpus_pool
 from timbre.training.split_codec import (RenditionPool, SplitCodecTrainingConfig, evaluate_split_codec,
@@ -116,6 +117,10 @@ SCALES["smoke-4s"] = denoiser_variant(SMOKE, crop_frames=32)
 # learning rate; trains with `--device cuda` (too large for the committed bundle: a capacity check, not a default)
 SCALES["full-base"] = replace(denoiser_variant(FULL, lr=2e-4), dit=replace(FULL.dit, width=768, depth=12, heads=12))
 SCALES["full-base-4s"] = denoiser_variant(SCALES["full-base"], crop_frames=125)
+# ... with each latent channel's loss weighted by the decoder's sensitivity to it (power 0.5 of its ratio to the
+# median channel: the level channel about 44x, the quieter half 1x), so the DiT's residual error leaves the level alone
+SCALES.update({f"{name}-decoder-weighted": denoiser_variant(SCALES[name], decoder_weighting=0.5)
+               for name in ("full", "smoke")})
 # a deliberately weak twin of the default DiT (half the width, a fifth of the steps): the bad model of autoguidance
 SCALES["full-weak-twin"] = replace(denoiser_variant(FULL, steps=500), dit=replace(FULL.dit, width=128))
 # ... with the timbre features' mean per register taken out (a knot a semitone from 110 to 1250 Hz)
@@ -281,8 +286,13 @@ def denoiser(ctx: Context) -> None:
     latents = ctx.pool_latents(codec_model)
     tables = condition_tables(conditioner_model, ctx.pool)
     model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
+    weights = None
+    if config.decoder_weighting > 0:
+        sensitivity = decoder_sensitivity(codec_model, latents[:: max(1, latents.shape[0] // 32), :, :64])
+        weights = channel_weights(sensitivity, config.decoder_weighting)
     net, metrics = train_denoiser(model_config, config, latents, _frames_per_row(ctx.pool, codec_model.hop_length),
-                                  tables, ctx.progress("denoiser"), structure_channels(codec_model), ctx.device)
+                                  tables, ctx.progress("denoiser"), structure_channels(codec_model), ctx.device,
+                                  weights)
     seconds = time.perf_counter() - start
     save_component(net, ctx.out / "denoiser.safetensors")
     bundle = ModelBundle("training", codec_model, EDMPrecond(net, config.sigma_data), conditioner_model, tables.null,
@@ -291,6 +301,7 @@ def denoiser(ctx: Context) -> None:
     check = generation_accuracy(bundle, ctx.component("audio_classifier"), ctx.scale.generation_items,
                                 ctx.scale.generation_frames, sampler, ctx.seed)
     ctx.record("denoiser", {"seconds": round(seconds, 1), "device": ctx.device, **metrics, "config": asdict(config),
+                            **({"channel_weights": [round(w, 3) for w in weights.tolist()]} if weights is not None else {}),
                             "model": asdict(model_config), "generation": {"sampler": asdict(sampler), **check}})
 
 

@@ -29,6 +29,8 @@ class DenoiserTrainingConfig:
     audio_condition_share: float = 0.5  # of the rest: conditioned on another same-instrument clip's audio embedding
     ema: float = 0.998  # decay of the weight average that is returned
     known_share: float = 0.0  # share of items that also see clean known channels (needs DiTConfig.known_input)
+    decoder_weighting: float = 0.0  # power of the decoder-sensitivity channel weights (timbre.training.decoder_weights);
+    # 0 is EDM's uniform latent loss
     known_extra: float = 0.75  # ... where besides the codec's structure channels each channel is known with a
     # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
     seed: int = 0  # initialisation and sampling
@@ -81,17 +83,19 @@ def draw_known_mask(batch: int, structure: Tensor, config: DenoiserTrainingConfi
 
 
 def edm_loss(denoiser: EDMPrecond, x: Tensor, cond: Tensor, config: DenoiserTrainingConfig,
-             g: torch.Generator, known: Tensor | None = None) -> Tensor:
+             g: torch.Generator, known: Tensor | None = None, channel_weights: Tensor | None = None) -> Tensor:
     """EDM's weighted denoising loss (Karras et al. 2022, eq. 8 with Table 1's log-normal sigmas and lambda); with a
-    (B, C) known-channel mask the network also reads those channels clean and is scored on the others only."""
+    (B, C) known-channel mask the network also reads those channels clean and is scored on the others only; with
+    (C,) channel weights each channel's squared error is scaled by its weight."""
     sigma = (torch.randn(x.shape[0], generator=g) * config.p_std + config.p_mean).exp().to(x.device)
     noise = torch.randn(x.shape, generator=g).to(x.device) * sigma[:, None, None]
     weight = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
+    per_channel = 1.0 if channel_weights is None else channel_weights.to(x.device)[None, :, None]
     if known is None:
-        return (weight[:, None, None] * (denoiser(x + noise, sigma, cond) - x) ** 2).mean()
-    scored = (~known).to(x.dtype)[..., None].expand_as(x)
+        return (weight[:, None, None] * per_channel * (denoiser(x + noise, sigma, cond) - x) ** 2).mean()
     known = known.to(x.device)
-    error = (denoiser(x + noise, sigma, {"embedding": cond, "known": x, "mask": known}) - x) ** 2
+    scored = (~known).to(x.dtype)[..., None].expand_as(x)
+    error = per_channel * (denoiser(x + noise, sigma, {"embedding": cond, "known": x, "mask": known}) - x) ** 2
     return (weight[:, None, None] * error * scored).sum() / scored.sum().clamp_min(1)
 
 
@@ -105,15 +109,18 @@ def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int,
 
 def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, latents: Tensor, frames_per_row: Tensor,
                    tables: ConditionTables, progress: Progress | None = None,
-                   structure_channels: int = 0, device: str | torch.device = "cpu") -> tuple[DiT, dict]:
+                   structure_channels: int = 0, device: str | torch.device = "cpu",
+                   channel_weights: Tensor | None = None) -> tuple[DiT, dict]:
     """Train from scratch, deterministically for a given seed; returns the weight average (EMA), on the CPU. The
     codec's first `structure_channels` channels are its structure: always among the known ones when an item has
     any. The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
-    conditions and noise do not depend on the device."""
+    conditions and noise do not depend on the device. `channel_weights` (C,) scale each channel's loss."""
     if latents.ndim != 3 or latents.shape[1] != model_config.channels:
         raise ValueError(f"latents must be (N, {model_config.channels}, frames), got {tuple(latents.shape)}")
     if config.known_share > 0 and not model_config.known_input:
         raise ValueError("known_share > 0 needs a DiT that reads known channels (DiTConfig.known_input=True)")
+    if channel_weights is not None and channel_weights.shape != (model_config.channels,):
+        raise ValueError(f"channel_weights must be ({model_config.channels},), got {tuple(channel_weights.shape)}")
     if latents.shape[-1] < config.crop_frames:
         raise ValueError(f"latent rows have {latents.shape[-1]} frames, fewer than a {config.crop_frames}-frame crop")
     net = seeded(lambda: DiT(model_config), config.seed).to(device)
@@ -127,7 +134,7 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
         x, rows = latent_batch(latents, frames_per_row, config.batch, config.crop_frames, g)
         cond = draw_conditions(tables, tables.row_instruments[rows], config, g)
         known = draw_known_mask(x.shape[0], structure, config, g) if config.known_share > 0 else None
-        return edm_loss(denoiser, x.to(device), cond.to(device), config, g, known)
+        return edm_loss(denoiser, x.to(device), cond.to(device), config, g, known, channel_weights)
 
     @torch.no_grad()
     def update_average(step: int) -> None:

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -70,10 +72,14 @@ def test_training_lowers_the_loss_deterministically_and_refuses_bad_latents():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_training_on_cuda_draws_the_same_batches_and_tracks_the_cpu_run():
+@pytest.mark.parametrize("known_share", [0.0, 0.5])  # 0.5: an inpainting DiT, scored on the unknown channels
+def test_training_on_cuda_draws_the_same_batches_and_tracks_the_cpu_run(known_share):
     latents, tables = _sinusoid_latents(), _tables()
-    config = DenoiserTrainingConfig(steps=20, batch=8, crop_frames=16)
-    runs = [train_denoiser(TINY, config, latents, torch.full((12,), 40), tables, device=d) for d in ("cpu", "cuda")]
+    model = dataclasses.replace(TINY, known_input=known_share > 0)
+    config = DenoiserTrainingConfig(steps=20, batch=8, crop_frames=16, known_share=known_share)
+    weights = torch.tensor([4.0, 1.0, 1.0, 2.0])
+    runs = [train_denoiser(model, config, latents, torch.full((12,), 40), tables, structure_channels=1, device=d,
+                           channel_weights=weights) for d in ("cpu", "cuda")]
     (cpu, cpu_metrics), (gpu, gpu_metrics) = runs
     assert next(gpu.parameters()).device.type == "cpu"  # the average comes back to the CPU, ready to save
     assert gpu_metrics["final_loss"] == pytest.approx(cpu_metrics["final_loss"], rel=1e-3)
@@ -121,3 +127,17 @@ def test_training_with_known_channels_needs_a_dit_that_reads_them_and_is_determi
     net, _ = train_denoiser(reading, config, latents, frames, _tables(), structure_channels=1)
     again, _ = train_denoiser(reading, config, latents, frames, _tables(), structure_channels=1)
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values()))
+
+
+def test_channel_weights_scale_each_channels_squared_error_in_the_edm_loss():
+    config = DenoiserTrainingConfig()
+    x = torch.randn(64, 4, 8)
+    weights = torch.tensor([1.0, 3.0, 0.5, 10.0])
+    zero = lambda x, s, c: torch.zeros_like(x)  # its error is x itself, whatever the noise
+    loss = edm_loss(zero, x, None, config, torch.Generator().manual_seed(5), channel_weights=weights)
+    sigma = (torch.randn(64, generator=torch.Generator().manual_seed(5)) * config.p_std + config.p_mean).exp()
+    lam = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
+    assert loss.item() == pytest.approx((lam[:, None, None] * weights[None, :, None] * x**2).mean().item(), rel=1e-5)
+    with pytest.raises(ValueError, match=r"channel_weights must be \(4,\)"):
+        train_denoiser(TINY, DenoiserTrainingConfig(steps=1, batch=2, crop_frames=16), _sinusoid_latents(),
+                       torch.full((12,), 40), _tables(), channel_weights=torch.ones(3))

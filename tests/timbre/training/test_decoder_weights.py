@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from timbre.training.decoder_weights import channel_weights, decoder_sensitivity
+
+
+class LinearDecoder:
+    """A codec whose decoded log-magnitude is W z: each channel's sensitivity is its column's mean square."""
+
+    channels = 3
+
+    def __init__(self):
+        self.w = torch.tensor([[4.0, 0.5, 0.0], [2.0, -0.5, 1.0]])  # (features, channels)
+
+    def decode_log_magnitude(self, z):
+        return torch.einsum("dc,nct->ndt", self.w, z)
+
+
+def test_the_sensitivity_of_a_linear_decoder_is_each_columns_mean_square():
+    codec = LinearDecoder()
+    got = decoder_sensitivity(codec, torch.randn(4, 3, 10))
+    assert torch.allclose(got, codec.w.pow(2).mean(0), rtol=1e-4)  # 10, 0.25, 0.5
+
+
+def test_sensitivity_refuses_a_codec_without_a_spectral_decoder_and_bad_latents():
+    with pytest.raises(ValueError, match="object has no decode_log_magnitude"):
+        decoder_sensitivity(object(), torch.zeros(1, 3, 4))
+    with pytest.raises(ValueError, match=r"latents must be \(N, 3, frames\)"):
+        decoder_sensitivity(LinearDecoder(), torch.zeros(1, 2, 4))
+
+
+def test_weights_lift_only_the_channels_above_the_median_by_the_power_of_their_ratio():
+    s = torch.tensor([0.5, 1.0, 2.0, 400.0, 1.0])  # median 1
+    assert torch.equal(channel_weights(s, 0.0), torch.ones(5))
+    assert torch.allclose(channel_weights(s, 0.5), torch.tensor([1.0, 1.0, 2**0.5, 20.0, 1.0]))
+    assert torch.allclose(channel_weights(s, 1.0), torch.tensor([1.0, 1.0, 2.0, 400.0, 1.0]))
+    with pytest.raises(ValueError, match="power must be >= 0"):
+        channel_weights(s, -1.0)
+    with pytest.raises(ValueError, match="must be positive"):
+        channel_weights(torch.tensor([0.0, 1.0]), 1.0)
+
+
+def test_the_default_codec_weights_its_level_channel_far_above_the_rest():
+    from timbre.models.bundle import load_bundle
+    bundle = load_bundle("default")
+    z = torch.randn(2, bundle.codec.channels, 16) * 0.5
+    s = decoder_sensitivity(bundle.codec, z)
+    assert int(s.argmax()) == 0 and float(s[0] / s.median()) > 100  # measured about 2,000

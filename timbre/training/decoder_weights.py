@@ -1,0 +1,35 @@
+"""Per-channel loss weights from the codec decoder's sensitivity: an error in a latent channel costs what it costs
+in the decoded log-magnitude spectrum, not the same for every channel.
+
+A whitened codec (the spectral codec's channels are principal directions scaled to unit variance) gives its first
+channel, the overall level, about 2,000 times the median channel's weight in the decoded spectrum, so a denoiser
+trained with EDM's uniform latent loss leaves a residual error there that is heard as level flicker."""
+import torch
+from torch import Tensor
+
+
+@torch.no_grad()
+def decoder_sensitivity(codec, latents: Tensor, step: float = 1e-2) -> Tensor:
+    """(C,): the mean squared change of `codec.decode_log_magnitude` per unit squared change of each latent channel,
+    measured by central differences around the given (N, C, T) latents."""
+    decode = getattr(codec, "decode_log_magnitude", None)
+    if decode is None:
+        raise ValueError(f"{type(codec).__name__} has no decode_log_magnitude: decoder weights need a spectral codec")
+    if latents.ndim != 3 or latents.shape[1] != codec.channels:
+        raise ValueError(f"latents must be (N, {codec.channels}, frames), got {tuple(latents.shape)}")
+    out = torch.empty(latents.shape[1])
+    for c in range(latents.shape[1]):
+        bump = torch.zeros_like(latents)
+        bump[:, c] = step
+        out[c] = (decode(latents + bump) - decode(latents - bump)).pow(2).mean() / (2 * step) ** 2
+    return out
+
+
+def channel_weights(sensitivity: Tensor, power: float) -> Tensor:
+    """(C,) loss weights max(1, s / median(s)) ** power: channels at or below the median decoder sensitivity keep
+    weight 1 and the louder ones gain; power 0 is EDM's uniform loss, 1 weights by the full sensitivity."""
+    if power < 0:
+        raise ValueError(f"power must be >= 0, got {power}")
+    if not bool((sensitivity > 0).all()):
+        raise ValueError("decoder sensitivities must be positive")
+    return (sensitivity / sensitivity.median()).clamp_min(1.0) ** power
