@@ -121,6 +121,8 @@ SCALES["full-base-4s"] = denoiser_variant(SCALES["full-base"], crop_frames=125)
 # median channel: the level channel about 44x, the quieter half 1x), so the DiT's residual error leaves the level alone
 SCALES.update({f"{name}-decoder-weighted": denoiser_variant(SCALES[name], decoder_weighting=0.5)
                for name in ("full", "smoke")})
+# ... and by the full sensitivity ratio (power 1: the level channel about 1,900x)
+SCALES["full-decoder-weighted-1"] = denoiser_variant(FULL, decoder_weighting=1.0)
 # a deliberately weak twin of the default DiT (half the width, a fifth of the steps): the bad model of autoguidance
 SCALES["full-weak-twin"] = replace(denoiser_variant(FULL, steps=500), dit=replace(FULL.dit, width=128))
 # ... with the timbre features' mean per register taken out (a knot a semitone from 110 to 1250 Hz)
