@@ -168,3 +168,20 @@ def test_the_known_channel_scale_trains_an_inpainting_dit_that_generates_structu
     assert not torch.allclose(refilled[:, ~keep], plain[:, ~keep])
     with pytest.raises(ModelError, match="cannot generate structure first"):
         generate_instrument(debug_bundle(), "violin", 1, 8, sampler, seed=0, structure_first=True)
+
+
+def test_the_decoder_weighted_scale_records_weights_from_its_codec_and_trains_a_bundle(smoke_bundle, tmp_path):
+    import shutil
+
+    from timbre.training.decoder_weights import channel_weights, decoder_sensitivity
+    out = tmp_path / "weighted"
+    shutil.copytree(smoke_bundle, out)
+    assert main(["train", "denoiser", "--out", str(out), "--scale", "smoke-decoder-weighted", "--force"]) == 0
+    record = json.loads((out / "training" / "denoiser.json").read_text())
+    assert record["config"]["decoder_weighting"] == 0.5 and record["device"] == "cpu"
+    codec = load_bundle(smoke_bundle).codec
+    expected = channel_weights(decoder_sensitivity(codec, torch.randn(4, codec.channels, 16) * 0.5), 0.5)
+    weights = torch.tensor(record["channel_weights"])
+    assert weights.shape == (codec.channels,) and float(weights.min()) == 1.0
+    assert int(weights.argmax()) == int(expected.argmax())  # the same channel leads, measured on other latents
+    assert load_bundle(out).denoiser is not None

@@ -29,10 +29,10 @@ class DenoiserTrainingConfig:
     audio_condition_share: float = 0.5  # of the rest: conditioned on another same-instrument clip's audio embedding
     ema: float = 0.998  # decay of the weight average that is returned
     known_share: float = 0.0  # share of items that also see clean known channels (needs DiTConfig.known_input)
-    decoder_weighting: float = 0.0  # power of the decoder-sensitivity channel weights (timbre.training.decoder_weights);
-    # 0 is EDM's uniform latent loss
     known_extra: float = 0.75  # ... where besides the codec's structure channels each channel is known with a
     # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
+    decoder_weighting: float = 0.0  # power of the decoder-sensitivity channel weights (timbre.training.decoder_weights);
+    # 0 is EDM's uniform latent loss
     seed: int = 0  # initialisation and sampling
 
 
