@@ -11,6 +11,7 @@ import argparse
 import json
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -66,9 +67,11 @@ def main() -> None:
     for name in args.scales.split(","):
         folder = work / name
         prepare(folder)
-        ctx = stages.Context(folder, stages.SCALES[name], 0, 0, log=lambda line: None, device=args.device)
-        if shared is not None and ctx.scale.stems == shared.scale.stems and ctx.scale.notes == shared.scale.notes:
-            ctx._pool, ctx._latents = shared._pool, shared._latents
+        scale = stages.SCALES[name]
+        if shared is not None and (scale.stems, scale.notes) == (shared.scale.stems, shared.scale.notes):
+            ctx = replace(shared, out=folder, scale=scale)  # the rendered pool and its latents come along
+        else:
+            ctx = stages.Context(folder, scale, 0, 0, log=lambda line: None, device=args.device)
         start = time.perf_counter()
         stages.denoiser(ctx)
         trained = time.perf_counter() - start

@@ -14,6 +14,7 @@ import json
 
 import torch
 
+from note_course import frame_levels  # this script's folder is on the path when it runs
 from timbre.analysis.edit_quality import held_out_items
 from timbre.analysis.generation import generate_instrument
 from timbre.corpus.prompts import canonical_prompt
@@ -26,9 +27,7 @@ GROUPS = {"0-8": slice(0, 8), "8-32": slice(8, 32), "32-": slice(32, None)}
 
 def held_notes(waves: torch.Tensor, rate: int) -> dict:
     """Near-peak share and median level change between 20 ms frames of (B, S) waves."""
-    hop = rate // 50
-    spectrum = torch.stft(waves, 4 * hop, hop, window=torch.hann_window(4 * hop), return_complex=True).abs()
-    level = 10 * torch.log10(spectrum.pow(2).sum(1) + 1e-10)
+    level = frame_levels(waves, rate)[1]
     peak = level.amax(1, keepdim=True)
     change = (level[:, 1:] - level[:, :-1]).abs()[level[:, 1:] > peak - 30]
     return {"near_peak": round(float((level > peak - 6).float().mean()), 3),

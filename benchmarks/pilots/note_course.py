@@ -20,11 +20,16 @@ from timbre.edits.base import SamplerConfig
 from timbre.models.bundle import load_bundle
 
 
-def describe(waves: torch.Tensor, rate: int) -> dict:
-    """Sustain, decay and centroid of (B, S) waves, averaged over the batch."""
+def frame_levels(waves: torch.Tensor, rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, bins, frames) STFT magnitudes of (B, S) waves over 20 ms hops, and (B, frames) levels in dB."""
     hop = rate // 50
     spectrum = torch.stft(waves, 4 * hop, hop, window=torch.hann_window(4 * hop), return_complex=True).abs()
-    level = 10 * torch.log10(spectrum.pow(2).sum(1) + 1e-10)  # (B, frames) dB
+    return spectrum, 10 * torch.log10(spectrum.pow(2).sum(1) + 1e-10)
+
+
+def describe(waves: torch.Tensor, rate: int) -> dict:
+    """Sustain, decay and centroid of (B, S) waves, averaged over the batch."""
+    spectrum, level = frame_levels(waves, rate)
     top = level.quantile(0.95, dim=1, keepdim=True)
     sustain = (level > top - 6).float().mean(1)
     onsets = (level[:, 1:] - level[:, :-1]) > 6

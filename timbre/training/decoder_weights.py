@@ -18,10 +18,11 @@ def decoder_sensitivity(codec, latents: Tensor, step: float = 1e-2) -> Tensor:
     if latents.ndim != 3 or latents.shape[1] != codec.channels:
         raise ValueError(f"latents must be (N, {codec.channels}, frames), got {tuple(latents.shape)}")
     out = torch.empty(latents.shape[1])
+    bump = torch.zeros_like(latents)
     for c in range(latents.shape[1]):
-        bump = torch.zeros_like(latents)
         bump[:, c] = step
         out[c] = (decode(latents + bump) - decode(latents - bump)).pow(2).mean() / (2 * step) ** 2
+        bump[:, c] = 0
     return out
 
 
