@@ -72,6 +72,8 @@ def add_parser(sub) -> None:
     p.add_argument("--structure-first", action="store_true",
                    help="generation: sample the timbre channels again around the generated structure (a bundle "
                         "whose codec declares structure channels and whose DiT reads known channels)")
+    p.add_argument("--device", default="cpu", help="generation: where the bundle samples, decodes and judges, e.g. "
+                                                   "cuda (the noise is drawn on the CPU, so every device starts alike)")
     p.set_defaults(run=run)
 
 
@@ -86,12 +88,13 @@ def run_generation(args) -> int:
     bundle = load_bundle(args.model)
     if bundle.audio_classifier is None:
         raise ConfigError(f"bundle {bundle.name} has no audio classifier to judge generations with")
+    bundle = bundle.to(args.device)
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
     frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
     per_instrument = max(1, args.items // len(bundle.instruments))
     result = generation_accuracy(bundle, bundle.audio_classifier, per_instrument, frames, sampler, args.seed,
                                  args.structure_first)
-    print(json.dumps({"model": bundle.name, "sampler": asdict(sampler), **result}, indent=2))
+    print(json.dumps({"model": bundle.name, "device": args.device, "sampler": asdict(sampler), **result}, indent=2))
     return 0
 
 

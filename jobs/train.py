@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("stage", choices=[*STAGES, "all"], help="what to train")
     p.add_argument("--out", required=True, help="training folder (becomes the bundle folder with `all`)")
     p.add_argument("--scale", choices=sorted(stages.SCALES), default="full",
-                   help="full: the shipped default; smoke: tiny models and a few steps, to check the pipeline")
+                   help="full: the shipped default (decoder-weighted DiT; full-unweighted: the DiT before it); "
+                        "smoke: tiny models and a few steps, to check the pipeline")
     p.add_argument("--corpus-seed", type=int, default=0, help="which synthetic corpus")
     p.add_argument("--seed", type=int, default=0, help="initialisation and sampling seed")
     p.add_argument("--device", default="cpu",

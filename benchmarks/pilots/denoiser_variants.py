@@ -2,7 +2,7 @@
 
 Every variant reuses the shipped codec, conditioner and audio classifier (copied from the default bundle), so only the
 DiT differs. The pool is rendered and encoded once. Each variant trains with `timbre train denoiser`'s own stage
-(on --device, e.g. cuda) and is then judged on the CPU as `timbre analyse generation` judges: the canonical prompt,
+(on --device, e.g. cuda) and is then judged there as `timbre analyse generation` judges: the canonical prompt,
 16 Heun steps, 4 s, --per-instrument items each, at every --cfg. One JSON line per variant, also appended to --out/variants.jsonl;
 the training folders go under --work (default: --out).
 Usage: python benchmarks/pilots/denoiser_variants.py --scales full,full-4s --device cuda --out DIR [--work DIR]
@@ -37,12 +37,14 @@ def prepare(folder: Path) -> None:
 
 
 def judge(ctx: stages.Context, cfgs: list[float], per_instrument: int, seconds: float) -> dict:
-    """Generation accuracy of the folder's denoiser at each guidance scale (the analyse-generation protocol)."""
+    """Generation accuracy of the folder's denoiser at each guidance scale (the analyse-generation protocol), on the
+    training device."""
     codec, conditioner = ctx.component("codec"), ctx.component("conditioner")
     bundle = ModelBundle("variant", codec, EDMPrecond(ctx.component("denoiser"), ctx.scale.denoiser_training.sigma_data),
-                         conditioner, torch.zeros(conditioner.dim), INSTRUMENT_NAMES)
+                         conditioner, torch.zeros(conditioner.dim), INSTRUMENT_NAMES,
+                         audio_classifier=ctx.component("audio_classifier")).to(ctx.device)
     frames = round(seconds * codec.sample_rate / codec.hop_length)
-    judge_model = ctx.component("audio_classifier")
+    judge_model = bundle.audio_classifier
     rows = {}
     for cfg in cfgs:
         result = generation_accuracy(bundle, judge_model, per_instrument, frames, SamplerConfig(steps=16, cfg=cfg), 0)

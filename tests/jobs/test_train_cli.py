@@ -114,6 +114,20 @@ def test_analyse_generation_reports_per_instrument_accuracy_and_what_each_is_hea
         assert heard.get(name, 0) == record["per_instrument"][name]
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_analyse_generation_on_cuda_starts_from_the_cpu_noise_and_tracks_the_cpu_latents(smoke_bundle, capsys):
+    args = ["analyse", "generation", "--model", str(smoke_bundle), "--items", "10", "--seconds", "0.5", "--steps", "4"]
+    assert main([*args, "--device", "cuda"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["device"] == "cuda" and record["items"] == 10 and 0 <= record["accuracy"] <= 1
+    sampler = SamplerConfig(steps=4, cfg=2.0)
+    cpu = generate_instrument(load_bundle(smoke_bundle), "violin", 3, 8, sampler, seed=0)
+    cuda = generate_instrument(load_bundle(smoke_bundle).to("cuda"), "violin", 3, 8, sampler, seed=0)
+    assert cuda.device.type == "cuda"
+    assert ((cuda.cpu() - cpu).norm() / cpu.norm()).item() < 1e-3
+
+
 def _edits_a_tone_in_raw_channels(bundle_folder, tmp_path):
     src = tmp_path / "in.wav"
     sf.write(src, 0.3 * np.sin(2 * np.pi * 330 * np.arange(8000) / 16000), 16000)

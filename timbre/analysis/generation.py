@@ -25,13 +25,14 @@ def structure_mask(bundle: ModelBundle) -> Tensor | None:
 @torch.no_grad()
 def generate_instrument(bundle: ModelBundle, instrument: str, count: int, frames: int, sampler: SamplerConfig,
                         seed: int, structure_first: bool = False) -> Tensor:
-    """(count, C, frames) latents generated from the instrument's canonical prompt; item i's noise from (seed, i).
+    """(count, C, frames) latents generated from the instrument's canonical prompt on the bundle's device; item i's
+    noise from (seed, i), drawn on the CPU, so every device starts from the same noise.
     With `structure_first` (a bundle with structure channels and an inpainting denoiser), the timbre channels are
     then sampled again with the generated structure read clean."""
     cond = bundle.conditioner.embed_text([canonical_prompt(instrument)]).expand(count, -1)
     generators = item_generators(seed, [f"{instrument}#{i}" for i in range(count)])
     sigmas = sampler.sigmas()
-    x = randn_items(generators, (bundle.codec.channels, frames)) * sigmas[0]
+    x = randn_items(generators, (bundle.codec.channels, frames), device=bundle.device) * sigmas[0]
     latents = generate(bundle.edit_model(), sampler, x, sigmas, cond)
     if not structure_first:
         return latents
