@@ -72,6 +72,10 @@ def add_parser(sub) -> None:
     p.add_argument("--structure-first", action="store_true",
                    help="generation: sample the timbre channels again around the generated structure (a bundle "
                         "whose codec declares structure channels and whose DiT reads known channels)")
+    p.add_argument("--fixed-steps", default="",
+                   help="diff-tone: also swap every item at each of these steps (comma-separated, e.g. 6,7,9,10)")
+    p.add_argument("--shuffled", action="store_true",
+                   help="diff-tone: also swap each item at another item's Diff-TONE step (a seeded permutation)")
     p.add_argument("--device", default="cpu", help="generation: where the bundle samples, decodes and judges, e.g. "
                                                    "cuda (the noise is drawn on the CPU, so every device starts alike)")
     p.set_defaults(run=run)
@@ -105,7 +109,11 @@ def run_diff_tone(args) -> int:
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
     frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
     start = time.perf_counter()
-    result = diff_tone_on_generations(bundle, args.items, frames, sampler, args.seed)
+    try:
+        fixed = tuple(int(s) for s in args.fixed_steps.split(",") if s.strip())
+    except ValueError:
+        raise ConfigError(f"--fixed-steps takes comma-separated step numbers, got {args.fixed_steps!r}") from None
+    result = diff_tone_on_generations(bundle, args.items, frames, sampler, args.seed, fixed, args.shuffled)
     record = {"model": bundle.name, "sampler": asdict(sampler), **result,
               "seconds": round(time.perf_counter() - start, 1)}
     out = Path(args.out or "diff-tone")

@@ -123,6 +123,8 @@ SCALES.update({f"{name}-decoder-weighted": denoiser_variant(SCALES[name], decode
                for name in ("full", "smoke")})
 # ... and by the full sensitivity ratio (power 1: the level channel about 1,900x)
 SCALES["full-decoder-weighted-1"] = denoiser_variant(FULL, decoder_weighting=1.0)
+# ... and by a lower power of it (0.35: the level channel about 14x), below the shipped 0.5
+SCALES["full-decoder-weighted-0.35"] = denoiser_variant(FULL, decoder_weighting=0.35)
 # a deliberately weak twin of the default DiT (half the width, a fifth of the steps): the bad model of autoguidance
 SCALES["full-weak-twin"] = replace(denoiser_variant(FULL, steps=500), dit=replace(FULL.dit, width=128))
 # ... with the timbre features' mean per register taken out (a knot a semitone from 110 to 1250 Hz)

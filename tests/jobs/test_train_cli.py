@@ -89,9 +89,14 @@ def test_analyse_tradeoff_writes_a_row_per_setting(smoke_bundle, tmp_path):
 def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp_path):
     out = tmp_path / "dt"
     assert main(["analyse", "diff-tone", "--model", str(smoke_bundle), "--items", "3", "--seconds", "0.5",
-                 "--steps", "4", "--out", str(out)]) == 0
+                 "--steps", "4", "--out", str(out), "--fixed-steps", "1,3", "--shuffled"]) == 0
     record = json.loads((out / "diff-tone.json").read_text())
-    assert set(record["methods"]) == {"diff-tone", "diff-midpoint", "diff-random"}
+    assert set(record["methods"]) == {"diff-tone", "diff-midpoint", "diff-random", "diff-step-1", "diff-step-3",
+                                      "diff-shuffled"}
+    assert set(record["diff_tone_against"]) == set(record["methods"]) - {"diff-tone"}
+    assert record["diff_tone_against"]["diff-midpoint"]["target_accuracy"] == record["diff_tone_against_midpoint"][
+        "target_accuracy"]
+    assert main(["analyse", "diff-tone", "--model", str(smoke_bundle), "--steps", "4", "--fixed-steps", "x"]) == 2
     assert all(0 <= m["target_accuracy"] + m["source_kept"] <= 1 for m in record["methods"].values())
     assert 0 <= record["swap_found"] <= 1 and record["items"] == 3
     paired = record["diff_tone_against_midpoint"]

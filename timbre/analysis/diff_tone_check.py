@@ -1,5 +1,7 @@
 """Diff-TONE on the bundle's own generations (the paper's setting): swap step found, instrument changed, chroma kept,
-against the midpoint and random-step baselines on the same items and noise."""
+against the midpoint and random-step baselines on the same items and noise, and optionally against swaps at fixed
+steps (the trade-off curve a fixed step traces) and at Diff-TONE's own steps given to other items (what its per-item
+choice adds over its distribution of steps)."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,10 +11,11 @@ from torch import Tensor
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits.base import EditBatch, SamplerConfig
 from timbre.edits.diff_tone import DiffToneParams, diff_tone_from, generate_with_swap, random_swap_steps, step_at
+from timbre.errors import ConfigError
 from timbre.metrics.bootstrap import mean_with_ci
 from timbre.metrics.chroma import chroma_similarity
 from timbre.models.bundle import ModelBundle
-from timbre.randomness import item_generators, randn_items
+from timbre.randomness import item_generator, item_generators, randn_items
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,11 +30,21 @@ class DiffToneGenerations:
     swap_step: np.ndarray  # (N,)
 
 
+def shuffled_steps(steps: Tensor, seed: int) -> Tensor:
+    """The swap steps permuted across items by a seeded permutation: the same steps, each given to another item."""
+    return steps[torch.randperm(len(steps), generator=item_generator(seed, "shuffled-swap-steps"))]
+
+
 @torch.no_grad()
-def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig,
-                          seed: int = 0) -> DiffToneGenerations:
+def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig, seed: int = 0,
+                          fixed_steps: tuple[int, ...] = (), shuffled: bool = False) -> DiffToneGenerations:
     """Item i generates instrument i mod K from its prompt and is edited to instrument (i + 1 + i // K) mod K by
-    Diff-TONE (Diff-TONE §3) and by a swap at the midpoint and at a random step, from the same noise."""
+    Diff-TONE (Diff-TONE §3) and by a swap at the midpoint and at a random step, from the same noise; with
+    `fixed_steps`, also by a swap at each of them ("diff-step-S"), and with `shuffled`, at Diff-TONE's steps
+    permuted across items ("diff-shuffled")."""
+    if any(not 0 <= s < sampler.steps for s in fixed_steps):
+        raise ConfigError(f"fixed swap steps must lie in [0, {sampler.steps}) (the sampling steps), got "
+                          f"{list(fixed_steps)}")
     if bundle.latent_classifier is None:
         raise ValueError(f"bundle {bundle.name} needs a latent classifier for Diff-TONE")
     k = len(bundle.instruments)
@@ -47,7 +60,10 @@ def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler:
     edit, source_latents = diff_tone_from(model, x_start, source_cond, target_cond, DiffToneParams(), sampler)
     batch = EditBatch(source_latents, target_cond, source_cond, item_generators(seed + 1, ids), tuple(ids))
     baselines = {"diff-midpoint": torch.full((count,), step_at(0.5, sampler.steps)),
-                 "diff-random": random_swap_steps(batch, sampler.steps)}
+                 "diff-random": random_swap_steps(batch, sampler.steps),
+                 **{f"diff-step-{s}": torch.full((count,), s) for s in fixed_steps}}
+    if shuffled:
+        baselines["diff-shuffled"] = shuffled_steps(torch.tensor(edit.info["swap_step"]), seed)
     latents = {"diff-tone": edit.latents, **{name: generate_with_swap(model, sampler, x_start, source_cond,
                                                                         target_cond, steps)
                                              for name, steps in baselines.items()}}
@@ -58,12 +74,12 @@ def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler:
 
 @torch.no_grad()
 def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig,
-                             seed: int = 0) -> dict:
+                             seed: int = 0, fixed_steps: tuple[int, ...] = (), shuffled: bool = False) -> dict:
     """Swap found, target accuracy, share still heard as the source instrument and chroma similarity to the source
-    generation, per method; and Diff-TONE against the midpoint item by item."""
+    generation, per method; and Diff-TONE against the midpoint (and each other baseline) item by item."""
     if bundle.audio_classifier is None:
         raise ValueError(f"bundle {bundle.name} needs an audio classifier for this check")
-    g = diff_tone_generations(bundle, count, frames, sampler, seed)
+    g = diff_tone_generations(bundle, count, frames, sampler, seed, fixed_steps, shuffled)
     rate = bundle.sample_rate
     result = {"items": count, "seconds_each": frames * bundle.codec.hop_length / rate,
               "source_generation_accuracy": float((bundle.audio_classifier(g.source_audio).argmax(-1) == g.sources)
@@ -79,7 +95,22 @@ def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampl
                                    "source_kept": float((predicted == g.sources).float().mean()),
                                    "chroma_similarity": float(np.nanmean(similarity[name]))}
     result["diff_tone_against_midpoint"] = paired_against_midpoint(hit, similarity, g, sampler.steps)
+    result["diff_tone_against"] = {name: paired_difference(hit, similarity, name, np.ones(count, dtype=bool))
+                                   for name in g.outputs if name != "diff-tone"}
     return result
+
+
+def _paired(values: np.ndarray, where: np.ndarray) -> dict:
+    mean, low, high, n = mean_with_ci(values[where])
+    return {"mean": mean, "ci95": [low, high], "items": n}
+
+
+def paired_difference(hit: dict, similarity: dict, baseline: str, where: np.ndarray) -> dict:
+    """Diff-TONE minus `baseline` item by item on the items `where` selects: chroma similarity (items without a
+    chroma left out) and target accuracy, each with a bootstrap 95% interval."""
+    chroma = similarity["diff-tone"] - similarity[baseline]
+    accuracy = hit["diff-tone"].astype(float) - hit[baseline].astype(float)
+    return {"chroma_similarity": _paired(chroma, where), "target_accuracy": _paired(accuracy, where)}
 
 
 def paired_against_midpoint(hit: dict, similarity: dict, g: DiffToneGenerations, steps: int) -> dict:
@@ -87,14 +118,10 @@ def paired_against_midpoint(hit: dict, similarity: dict, g: DiffToneGenerations,
     on every item and on those where a swap step was found (elsewhere, at the default fallback, both swap at the
     midpoint's step)."""
     found = g.swap_found.astype(bool)
-
-    def paired(values: np.ndarray, where: np.ndarray) -> dict:
-        mean, low, high, n = mean_with_ci(values[where])
-        return {"mean": mean, "ci95": [low, high], "items": n}
-
-    chroma = similarity["diff-tone"] - similarity["diff-midpoint"]
-    accuracy = hit["diff-tone"].astype(float) - hit["diff-midpoint"].astype(float)
-    everywhere = np.ones_like(found)
-    return {"chroma_similarity": paired(chroma, everywhere), "chroma_similarity_where_found": paired(chroma, found),
-            "target_accuracy": paired(accuracy, everywhere), "target_accuracy_where_found": paired(accuracy, found),
+    everywhere = paired_difference(hit, similarity, "diff-midpoint", np.ones_like(found))
+    where_found = paired_difference(hit, similarity, "diff-midpoint", found)
+    return {"chroma_similarity": everywhere["chroma_similarity"],
+            "chroma_similarity_where_found": where_found["chroma_similarity"],
+            "target_accuracy": everywhere["target_accuracy"],
+            "target_accuracy_where_found": where_found["target_accuracy"],
             "swap_after_midpoint": float(np.mean(g.swap_step[found] > step_at(0.5, steps))) if found.any() else float("nan")}

@@ -2,7 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from timbre.analysis.diff_tone_check import DiffToneGenerations, paired_against_midpoint
+from timbre.analysis.diff_tone_check import (DiffToneGenerations, diff_tone_generations, paired_against_midpoint,
+                                             shuffled_steps)
+from timbre.corpus.prompts import canonical_prompt
+from timbre.errors import ConfigError
 
 
 def generations(found, steps):
@@ -36,3 +39,28 @@ def test_no_swap_found_leaves_the_found_subset_empty():
     assert result["chroma_similarity"]["mean"] == 0.0 and result["chroma_similarity"]["ci95"] == [0.0, 0.0]
     assert result["chroma_similarity_where_found"]["items"] == 0
     assert np.isnan(result["swap_after_midpoint"])
+
+
+def test_shuffled_steps_give_each_item_another_items_step_by_a_seeded_permutation():
+    steps = torch.arange(20)
+    once, again, other = shuffled_steps(steps, 0), shuffled_steps(steps, 0), shuffled_steps(steps, 1)
+    assert sorted(once.tolist()) == steps.tolist() and torch.equal(once, again)
+    assert not torch.equal(once, steps) and not torch.equal(once, other)
+
+
+def test_fixed_step_swaps_match_the_midpoint_and_the_target_alone_and_shuffling_keeps_the_steps():
+    from timbre.edits.base import SamplerConfig, generate
+    from timbre.models.bundle import debug_bundle
+    from timbre.randomness import item_generators, randn_items
+    bundle, sampler = debug_bundle(), SamplerConfig(steps=4, cfg=2.0)
+    g = diff_tone_generations(bundle, 6, 8, sampler, seed=3, fixed_steps=(0, 2), shuffled=True)
+    assert set(g.outputs) == {"diff-tone", "diff-midpoint", "diff-random", "diff-step-0", "diff-step-2",
+                              "diff-shuffled"}
+    assert torch.equal(g.outputs["diff-step-2"], g.outputs["diff-midpoint"])  # the midpoint of 4 steps is step 2
+    # swapping at step 0 is generating the target from the same noise
+    x = randn_items(item_generators(3, [f"generation{i}" for i in range(6)]), (16, 8)) * sampler.sigmas()[0]
+    target = bundle.conditioner.embed_text([canonical_prompt(bundle.instruments[int(t)]) for t in g.targets])
+    alone = bundle.codec.decode(generate(bundle.edit_model(), sampler, x, sampler.sigmas(), target))
+    assert torch.allclose(g.outputs["diff-step-0"], alone, atol=1e-5)
+    with pytest.raises(ConfigError, match=r"\[0, 4\)"):
+        diff_tone_generations(bundle, 2, 8, sampler, fixed_steps=(4,))
