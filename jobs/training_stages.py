@@ -27,9 +27,9 @@ from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, 
                                          train_audio_classifier, train_latent_classifier)
 from timbre.training.codec import CodecTrainingConfig, evaluate_codec, train_codec
 from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_conditioner, train_conditioner
-from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
 from timbre.training.decoder_weights import channel_weights, decoder_sensitivity
 from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
+from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
 from timbre.training.pool import Pool, corpus_pool
 from timbre.training.split_codec import (RenditionPool, SplitCodecTrainingConfig, evaluate_split_codec,
                                          rendition_pool, train_split_codec)

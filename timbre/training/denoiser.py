@@ -124,6 +124,8 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
     if latents.shape[-1] < config.crop_frames:
         raise ValueError(f"latent rows have {latents.shape[-1]} frames, fewer than a {config.crop_frames}-frame crop")
     net = seeded(lambda: DiT(model_config), config.seed).to(device)
+    if channel_weights is not None:
+        channel_weights = channel_weights.to(device)  # once, not a host-to-device copy every step
     average = copy.deepcopy(net).requires_grad_(False)
     denoiser = EDMPrecond(net, config.sigma_data)
     g = torch.Generator().manual_seed(config.seed)

@@ -48,7 +48,7 @@ def test_shuffled_steps_give_each_item_another_items_step_by_a_seeded_permutatio
     assert not torch.equal(once, steps) and not torch.equal(once, other)
 
 
-def test_fixed_step_swaps_match_the_midpoint_and_the_target_alone_and_shuffling_keeps_the_steps():
+def test_fixed_step_swaps_match_the_midpoint_and_the_target_alone():
     from timbre.edits.base import SamplerConfig, generate
     from timbre.models.bundle import debug_bundle
     from timbre.randomness import item_generators, randn_items
