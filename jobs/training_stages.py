@@ -283,8 +283,14 @@ def classifiers(ctx: Context) -> None:
                                "latent_direct": direct_metrics, "config": asdict(config)})
 
 
-def _frames_per_row(pool: Pool, hop: int) -> torch.Tensor:
+def frames_per_row(pool: Pool, hop: int) -> torch.Tensor:
+    """(N,) latent frames holding each pool row's real audio."""
     return torch.tensor([math.ceil(int(n) / hop) for n in pool.lengths])
+
+
+def pool_sensitivity(codec_model, latents: torch.Tensor) -> torch.Tensor:
+    """(C,) the decoder's sensitivity to each latent channel, measured on about 32 pool rows' first 64 frames."""
+    return decoder_sensitivity(codec_model, latents[:: max(1, latents.shape[0] // 32), :, :64])
 
 
 def denoiser(ctx: Context) -> None:
@@ -296,9 +302,8 @@ def denoiser(ctx: Context) -> None:
     model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
     weights = None
     if config.decoder_weighting > 0:
-        sensitivity = decoder_sensitivity(codec_model, latents[:: max(1, latents.shape[0] // 32), :, :64])
-        weights = channel_weights(sensitivity, config.decoder_weighting)
-    net, metrics = train_denoiser(model_config, config, latents, _frames_per_row(ctx.pool, codec_model.hop_length),
+        weights = channel_weights(pool_sensitivity(codec_model, latents), config.decoder_weighting)
+    net, metrics = train_denoiser(model_config, config, latents, frames_per_row(ctx.pool, codec_model.hop_length),
                                   tables, ctx.progress("denoiser"), structure_channels(codec_model), ctx.device,
                                   weights)
     seconds = time.perf_counter() - start

@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from jobs.training_stages import SCALES, Context, _frames_per_row
+from jobs.training_stages import SCALES, Context, frames_per_row
 from timbre.analysis.generation import generation_accuracy
 from timbre.edits.base import SamplerConfig
 from timbre.models.bundle import load_bundle
@@ -35,7 +35,7 @@ def main() -> None:
     model_config = replace(scale.dit, channels=codec.channels, cond_dim=conditioner.dim)
     config = replace(scale.denoiser_training, steps=args.steps, lr=args.lr, seed=0)
     start = time.perf_counter()
-    net, metrics = train_denoiser(model_config, config, latents, _frames_per_row(ctx.pool, codec.hop_length), tables,
+    net, metrics = train_denoiser(model_config, config, latents, frames_per_row(ctx.pool, codec.hop_length), tables,
                                   lambda step, loss: print(f"step {step}: loss {loss:.4f}", flush=True))
     print(json.dumps({"train_seconds": round(time.perf_counter() - start, 1), **metrics}), flush=True)
     save_component(net, args.out_dir / "denoiser.safetensors")
