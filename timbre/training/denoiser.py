@@ -1,9 +1,10 @@
 """Train the DiT denoiser on codec latents with EDM's objective and condition dropout for CFG."""
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from timbre.corpus.instruments import INSTRUMENT_NAMES
 from timbre.corpus.prompts import TRAIN_TEMPLATES, prompt
@@ -27,7 +28,8 @@ class DenoiserTrainingConfig:
     sigma_data: float = 0.5  # the latents' std (the codec scales them to it)
     cond_dropout: float = 0.1  # share of items trained with the null condition, for CFG
     audio_condition_share: float = 0.5  # of the rest: conditioned on another same-instrument clip's audio embedding
-    ema: float = 0.998  # decay of the weight average that is returned
+    ema: float = 0.998  # decay of the weight average that is returned; below ema_rate's warm-up ramp at 2,500
+    # steps, so the shipped average is the ramp's (a power-function average with gamma about 8)
     known_share: float = 0.0  # share of items that also see clean known channels (needs DiTConfig.known_input)
     known_extra: float = 0.75  # ... where besides the codec's structure channels each channel is known with a
     # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
@@ -107,14 +109,37 @@ def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int,
     return torch.stack([latents[r, :, s: s + crop] for r, s in zip(rows.tolist(), starts.tolist())]), rows
 
 
+def ema_rate(decay: float, step: int) -> float:
+    """The share of the new weights an exponential moving average takes at `step` (0-based): 1 - decay, with the
+    decay ramped up as (1 + step) / (10 + step) so the first steps do not stay stuck to the initialisation. The ramp
+    stays below a decay of 0.998 until step 4,490, so over 2,500 steps it alone sets the average: the weight of step
+    s then grows about as s^8, EDM2's power-function average with gamma 8 (Karras et al. 2024, section 3.1)."""
+    return 1 - min(decay, (1 + step) / (10 + step))
+
+
+def power_function_rate(gamma: float, step: int) -> float:
+    """The share of the new weights EDM2's power-function average takes at `step` (0-based): 1 - (1 - 1/t)^(gamma+1)
+    with t = step + 1, so the weight of step s in the average grows as s^gamma (Karras et al. 2024, eq. 3)."""
+    return 1 - (1 - 1 / (step + 1)) ** (gamma + 1)
+
+
+@torch.no_grad()
+def update_weight_average(average: nn.Module, net: nn.Module, rate: float) -> None:
+    """Move each averaged weight the share `rate` of the way to the network's."""
+    for a, p in zip(average.parameters(), net.parameters()):
+        a.lerp_(p, rate)
+
+
 def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, latents: Tensor, frames_per_row: Tensor,
                    tables: ConditionTables, progress: Progress | None = None,
                    structure_channels: int = 0, device: str | torch.device = "cpu",
-                   channel_weights: Tensor | None = None) -> tuple[DiT, dict]:
+                   channel_weights: Tensor | None = None,
+                   after_step: Callable[[int, DiT], None] | None = None) -> tuple[DiT, dict]:
     """Train from scratch, deterministically for a given seed; returns the weight average (EMA), on the CPU. The
     codec's first `structure_channels` channels are its structure: always among the known ones when an item has
     any. The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
-    conditions and noise do not depend on the device. `channel_weights` (C,) scale each channel's loss."""
+    conditions and noise do not depend on the device. `channel_weights` (C,) scale each channel's loss;
+    `after_step(step, net)` sees the raw network after every optimiser step (to keep other weight averages)."""
     if latents.ndim != 3 or latents.shape[1] != model_config.channels:
         raise ValueError(f"latents must be (N, {model_config.channels}, frames), got {tuple(latents.shape)}")
     if config.known_share > 0 and not model_config.known_input:
@@ -138,11 +163,10 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
         known = draw_known_mask(x.shape[0], structure, config, g) if config.known_share > 0 else None
         return edm_loss(denoiser, x.to(device), cond.to(device), config, g, known, channel_weights)
 
-    @torch.no_grad()
     def update_average(step: int) -> None:
-        decay = min(config.ema, (1 + step) / (10 + step))
-        for a, p in zip(average.parameters(), net.parameters()):
-            a.lerp_(p, 1 - decay)
+        update_weight_average(average, net, ema_rate(config.ema, step))
+        if after_step is not None:
+            after_step(step, net)
 
     metrics = fit(net, config.steps, config.lr, batch_loss, progress, warmup=100, clip=1.0, adamw=True,
                   after_step=update_average)
