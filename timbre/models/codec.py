@@ -29,10 +29,15 @@ class SpectralCodecConfig:
     latent_scale: float = 1.0  # multiplies encoder outputs so latents have std ~ 0.5 (EDM's sigma_data)
 
 
-def griffin_lim(magnitude: Tensor, n_fft: int, hop: int, length: int, iters: int, momentum: float = 0.99) -> Tensor:
-    """Fast Griffin-Lim phase recovery (Griffin & Lim 1984; Perraudin et al. 2013), from zero phase: deterministic."""
+def griffin_lim(magnitude: Tensor, n_fft: int, hop: int, length: int, iters: int, momentum: float = 0.99,
+                angles: Tensor | None = None) -> Tensor:
+    """Fast Griffin-Lim phase recovery (Griffin & Lim 1984; Perraudin et al. 2013), from zero phase (deterministic)
+    or from the given unit-modulus complex `angles` of the magnitude's shape."""
     window = torch.hann_window(n_fft, device=magnitude.device, dtype=magnitude.dtype)
-    angles = torch.ones_like(magnitude, dtype=torch.complex64 if magnitude.dtype != torch.float64 else torch.complex128)
+    if angles is None:
+        angles = torch.ones_like(magnitude, dtype=torch.complex64 if magnitude.dtype != torch.float64 else torch.complex128)
+    elif angles.shape != magnitude.shape:
+        raise ValueError(f"angles must have the magnitude's shape {tuple(magnitude.shape)}, got {tuple(angles.shape)}")
     previous = torch.zeros_like(angles)
     for _ in range(iters):
         wave = torch.istft(magnitude * angles, n_fft, hop, window=window, length=length)

@@ -38,6 +38,20 @@ def test_griffin_lim_recovers_a_sine_from_its_magnitude():
     assert ((rebuilt - magnitude).norm() / magnitude.norm()).item() < 0.1  # spectral convergence, measured 0.072
 
 
+def test_griffin_lim_from_the_true_phase_gives_the_signal_back():
+    # a consistent STFT's own phase: no iteration is needed, and iterating keeps it (a fixed point)
+    x = _sines(1, 1.0)
+    window = torch.hann_window(1024)
+    spec = torch.stft(x, 1024, 256, window=window, pad_mode="constant", return_complex=True)
+    angles = spec / spec.abs().clamp_min(1e-16)
+    for iters in (0, 8):
+        y = griffin_lim(spec.abs(), 1024, 256, x.shape[-1], iters=iters, angles=angles)
+        assert ((y - x).norm() / x.norm()).item() < 1e-3
+    assert ((griffin_lim(spec.abs(), 1024, 256, x.shape[-1], iters=0) - x).norm() / x.norm()).item() > 0.5  # zero phase
+    with pytest.raises(ValueError, match="angles must have the magnitude's shape"):
+        griffin_lim(spec.abs(), 1024, 256, x.shape[-1], iters=0, angles=angles[..., :-1])
+
+
 def _pool(audio):
     return Pool(audio, torch.full((audio.shape[0],), audio.shape[1]), torch.zeros(audio.shape[0], dtype=torch.long))
 
