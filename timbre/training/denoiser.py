@@ -28,8 +28,8 @@ class DenoiserTrainingConfig:
     sigma_data: float = 0.5  # the latents' std (the codec scales them to it)
     cond_dropout: float = 0.1  # share of items trained with the null condition, for CFG
     audio_condition_share: float = 0.5  # of the rest: conditioned on another same-instrument clip's audio embedding
-    ema: float = 0.998  # decay of the weight average that is returned; below ema_rate's warm-up ramp at 2,500
-    # steps, so the shipped average is the ramp's (a power-function average with gamma about 8)
+    ema: float = 0.998  # decay of the weight average that is returned; ema_rate's warm-up ramp stays below it until
+    # step 4,490, so over 2,500 steps the shipped average is the ramp's (a power-function average, gamma about 8)
     known_share: float = 0.0  # share of items that also see clean known channels (needs DiTConfig.known_input)
     known_extra: float = 0.75  # ... where besides the codec's structure channels each channel is known with a
     # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
