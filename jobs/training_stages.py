@@ -30,6 +30,7 @@ from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_cond
 from timbre.training.decoder_weights import channel_weights, decoder_sensitivity
 from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
 from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
+from timbre.training.loop import Progress
 from timbre.training.pool import Pool, corpus_pool
 from timbre.training.split_codec import (RenditionPool, SplitCodecTrainingConfig, evaluate_split_codec,
                                          rendition_pool, train_split_codec)
@@ -293,10 +294,10 @@ def pool_sensitivity(codec_model, latents: torch.Tensor) -> torch.Tensor:
     return decoder_sensitivity(codec_model, latents[:: max(1, latents.shape[0] // 32), :, :64])
 
 
-def denoiser(ctx: Context) -> None:
-    start = time.perf_counter()
-    config = replace(ctx.scale.denoiser_training, seed=ctx.seed)
-    codec_model, conditioner_model = ctx.component("codec"), ctx.component("conditioner")
+def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserTrainingConfig,
+                 progress: Progress | None = None, after_step: Callable[[int, torch.nn.Module], None] | None = None):
+    """The denoiser stage's training on the run's pool, given its codec and conditioner: returns the DiT (weight
+    average), its metrics, the condition tables and the channel weights (None for EDM's uniform loss)."""
     latents = ctx.pool_latents(codec_model)
     tables = condition_tables(conditioner_model, ctx.pool)
     model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
@@ -304,8 +305,15 @@ def denoiser(ctx: Context) -> None:
     if config.decoder_weighting > 0:
         weights = channel_weights(pool_sensitivity(codec_model, latents), config.decoder_weighting)
     net, metrics = train_denoiser(model_config, config, latents, frames_per_row(ctx.pool, codec_model.hop_length),
-                                  tables, ctx.progress("denoiser"), structure_channels(codec_model), ctx.device,
-                                  weights)
+                                  tables, progress, structure_channels(codec_model), ctx.device, weights, after_step)
+    return net, metrics, tables, weights
+
+
+def denoiser(ctx: Context) -> None:
+    start = time.perf_counter()
+    config = replace(ctx.scale.denoiser_training, seed=ctx.seed)
+    codec_model, conditioner_model = ctx.component("codec"), ctx.component("conditioner")
+    net, metrics, tables, weights = fit_denoiser(ctx, codec_model, conditioner_model, config, ctx.progress("denoiser"))
     seconds = time.perf_counter() - start
     save_component(net, ctx.out / "denoiser.safetensors")
     bundle = ModelBundle("training", codec_model, EDMPrecond(net, config.sigma_data), conditioner_model, tables.null,
@@ -315,7 +323,7 @@ def denoiser(ctx: Context) -> None:
                                 ctx.scale.generation_frames, sampler, ctx.seed)
     ctx.record("denoiser", {"seconds": round(seconds, 1), "device": ctx.device, **metrics, "config": asdict(config),
                             **({"channel_weights": [round(w, 3) for w in weights.tolist()]} if weights is not None else {}),
-                            "model": asdict(model_config), "generation": {"sampler": asdict(sampler), **check}})
+                            "model": asdict(net.config), "generation": {"sampler": asdict(sampler), **check}})
 
 
 def analyse_and_assemble(ctx: Context) -> None:

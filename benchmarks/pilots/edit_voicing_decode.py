@@ -23,15 +23,6 @@ from timbre.models.bundle import load_bundle
 from timbre.models.codec import griffin_lim
 
 
-def source_angles(codec, waves: torch.Tensor, frames: int) -> torch.Tensor:
-    """(N, bins, frames) unit-modulus phase of each source's STFT, framed as the codec frames it."""
-    c = codec.config
-    pad = (-waves.shape[-1]) % codec.hop_length
-    spec = torch.stft(F.pad(waves.float(), (0, pad)), c.n_fft, c.stft_hop, window=torch.hann_window(c.n_fft),
-                      pad_mode="constant", return_complex=True)[..., :frames]
-    return spec / spec.abs().clamp_min(1e-16)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="default")
@@ -59,13 +50,16 @@ def main() -> None:
         spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=16, cfg=args.cfg), k=args.k, clamp=args.clamp)
         latents = edit_latents(bundle, items, spec, args.space, 0)
         magnitude = codec.decode_log_magnitude(latents).float().clamp(max=10.0).exp()
-        angles = source_angles(codec, items.waves, magnitude.shape[-1])
+        spectrum = codec.spectrum(items.waves)[..., : magnitude.shape[-1]]
+        angles = spectrum / spectrum.abs().clamp_min(1e-16)  # the source's phase, framed as the codec frames it
         total = latents.shape[-1] * codec.hop_length
-        for name, iters, start in (("gl-48", c.griffin_lim_iters, None), ("gl-256", 256, None),
+        own = codec.decode(latents)  # gl-48: the codec's own decode, also where the lost frames are sought
+        for name, iters, start in (("gl-48", None, None), ("gl-256", 256, None),
                                    ("source-phase", c.griffin_lim_iters, angles), ("source-phase-0", 0, angles)):
             if name in args.decodes:
-                report(name, griffin_lim(magnitude, c.n_fft, c.stft_hop, total, iters, angles=start))
-        where_lost(bundle, items, codec.decode(latents)[:, :length], source, rendition)
+                report(name, own if iters is None else griffin_lim(magnitude, c.n_fft, c.stft_hop, total, iters,
+                                                                   angles=start))
+        where_lost(bundle, items, own[:, :length], source, rendition)
 
 
 def frame_level_db(waves: torch.Tensor, frames: int, hop: int) -> torch.Tensor:

@@ -10,6 +10,7 @@ Usage: python benchmarks/pilots/ema_length.py --out DIR [--decays 0.99 0.995 0.9
        [--judge 0:7 1:7]
 """
 import argparse
+import copy
 import dataclasses
 import json
 import time
@@ -25,10 +26,7 @@ from timbre.edits.base import SamplerConfig
 from timbre.models.bundle import load_bundle
 from timbre.models.checkpoint import load_component, save_component
 from timbre.models.dit import DiT
-from timbre.models.protocols import structure_channels
-from timbre.training.decoder_weights import channel_weights
-from timbre.training.denoiser import (condition_tables, ema_rate, power_function_rate, train_denoiser,
-                                      update_weight_average)
+from timbre.training.denoiser import ema_rate, power_function_rate, update_weight_average
 from timbre.training.loop import seeded
 
 
@@ -43,13 +41,10 @@ def average_path(out: Path, name: str) -> Path:
 
 
 def train(out: Path, rates: dict, shipped) -> None:
-    """The shipped recipe once, saving each kept average and the raw weights."""
+    """The shipped recipe once (the denoiser stage's own training), saving each kept average and the raw weights."""
     ctx = stages.Context(out, stages.SCALES["full"], 0, 0)
     config = ctx.scale.denoiser_training
-    codec, conditioner = shipped.codec, shipped.conditioner
-    latents = ctx.pool_latents(codec)
-    weights = channel_weights(stages.pool_sensitivity(codec, latents), config.decoder_weighting)
-    model_config = replace(ctx.scale.dit, channels=codec.channels, cond_dim=conditioner.dim)
+    model_config = replace(ctx.scale.dit, channels=shipped.codec.channels, cond_dim=shipped.conditioner.dim)
     averages = {name: seeded(lambda: DiT(model_config), config.seed).requires_grad_(False) for name in rates}
     raw = {}
 
@@ -57,17 +52,12 @@ def train(out: Path, rates: dict, shipped) -> None:
         for name, average in averages.items():
             update_weight_average(average, net, rates[name](step))
         if step == config.steps - 1:
-            raw["weights"] = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            raw["net"] = copy.deepcopy(net)
 
     start = time.perf_counter()
-    net, metrics = train_denoiser(model_config, config, latents, stages.frames_per_row(ctx.pool, codec.hop_length),
-                                  condition_tables(conditioner, ctx.pool), None, structure_channels(codec), "cpu",
-                                  weights, after_step)
-    for name, average in averages.items():
+    net, metrics, _, _ = stages.fit_denoiser(ctx, shipped.codec, shipped.conditioner, config, after_step=after_step)
+    for name, average in {**averages, "raw": raw["net"]}.items():
         save_component(average.eval(), average_path(out, name))
-    final = seeded(lambda: DiT(model_config), config.seed)
-    final.load_state_dict(raw["weights"])
-    save_component(final.eval(), average_path(out, "raw"))
     shipped_weights = shipped.denoiser.net.state_dict()  # stored as float16 in the bundle
     difference = max((v.half().float() - shipped_weights[k]).abs().max().item() for k, v in net.state_dict().items())
     print(json.dumps({"train_seconds": round(time.perf_counter() - start), "final_loss": metrics["final_loss"],

@@ -77,14 +77,18 @@ class SpectralFrames(nn.Module):
         self.hop_length = config.stft_hop * config.stride
         self.bins = config.n_fft // 2 + 1
 
-    def log_magnitude(self, wave: Tensor) -> Tensor:
-        """(B, S) -> (B, bins, stride * T) log-magnitude frames, S padded to a whole number of latent frames."""
+    def spectrum(self, wave: Tensor) -> Tensor:
+        """(B, S) -> (B, bins, stride * T) complex STFT frames, S padded to a whole number of latent frames."""
         c = self.config
         pad = (-wave.shape[-1]) % self.hop_length
         wave = F.pad(wave.float(), (0, pad))
         window = torch.hann_window(c.n_fft, device=wave.device)
         spec = torch.stft(wave, c.n_fft, c.stft_hop, window=window, pad_mode="constant", return_complex=True)
-        return spec.abs()[..., : wave.shape[-1] // c.stft_hop].clamp_min(LOG_FLOOR).log()
+        return spec[..., : wave.shape[-1] // c.stft_hop]
+
+    def log_magnitude(self, wave: Tensor) -> Tensor:
+        """(B, S) -> (B, bins, stride * T) log-magnitude frames, S padded to a whole number of latent frames."""
+        return self.spectrum(wave).abs().clamp_min(LOG_FLOOR).log()
 
     def stack(self, logmag: Tensor) -> Tensor:
         """(B, bins, stride * T) log-magnitudes -> (B, bins * stride, T) normalised network input."""
