@@ -8,13 +8,17 @@ agreement with the source, voiced frames kept):
 The source's and the rendition's codec round trips, decoded the codec's way, come first for reference. Then, for the
 codec's own decode, where the lost frames are (voiced in the source and the rendition, not in the edit): the edit's
 level there against the rendition's, PESTO's confidence there, and the share kept per target instrument.
-Usage: python benchmarks/pilots/edit_voicing_decode.py [--items 40] [--k 0.5] [--clamp 0.5] [--cfg 4]
+--pinned N refits the timbre basis with the codec's first N raw channels (its level) kept as structure, as
+`mi_inpaint_grid.py --pinned` does.
+Usage: python benchmarks/pilots/edit_voicing_decode.py [--items 40] [--k 0.5] [--clamp 0.5] [--cfg 4] [--pinned 1]
 """
 import argparse
 import json
 
 import torch
 import torch.nn.functional as F
+
+from mi_inpaint_grid import with_pinned_basis
 
 from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items
 from timbre.edits import EditSpec, SamplerConfig
@@ -32,8 +36,11 @@ def main() -> None:
     p.add_argument("--cfg", type=float, default=4.0)
     p.add_argument("--space", default="basis")
     p.add_argument("--decodes", nargs="+", default=["gl-48", "gl-256", "source-phase", "source-phase-0"])
+    p.add_argument("--pinned", type=int, default=None, help="the first N raw channels pinned as structure")
     args = p.parse_args()
     bundle = load_bundle(args.model)
+    if args.pinned is not None:
+        bundle = with_pinned_basis(bundle, args.pinned)
     codec, c = bundle.codec, bundle.codec.config
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
     length = items.waves.shape[1]
@@ -76,7 +83,9 @@ def where_lost(bundle, items, edited: torch.Tensor, source, rendition) -> None:
     expected = (source.voiced & rendition.voiced)[:, :frames]
     kept, lost = expected & output.voiced[:, :frames], expected & ~output.voiced[:, :frames]
     hop = bundle.sample_rate // 100
-    gap = (frame_level_db(edited, frames, hop) - frame_level_db(items.renditions, frames, hop))
+    edited_db = frame_level_db(edited, frames, hop)
+    gap = edited_db - frame_level_db(items.renditions, frames, hop)
+    below_source = edited_db - frame_level_db(items.waves, frames, hop)
     confidence = output.confidence[:, :frames]
     per_target = {bundle.instruments[t]: round(float(kept[items.targets == t].sum() / expected[items.targets == t]
                                                     .sum().clamp_min(1)), 2) for t in items.targets.unique().tolist()}
@@ -85,6 +94,8 @@ def where_lost(bundle, items, edited: torch.Tensor, source, rendition) -> None:
         "level_vs_rendition_db_median": {"lost": round(float(gap[lost].median()), 1),
                                          "kept": round(float(gap[kept].median()), 1)},
         "lost_share_20db_below_rendition": round(float((gap[lost] < -20).float().mean()), 3),
+        "level_vs_source_db_median": {"lost": round(float(below_source[lost].median()), 1),
+                                      "kept": round(float(below_source[kept].median()), 1)},
         "confidence_median": {"lost": round(float(confidence[lost].median()), 3),
                               "kept": round(float(confidence[kept].median()), 3)},
         "kept_per_target": per_target}), flush=True)

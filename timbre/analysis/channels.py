@@ -11,8 +11,14 @@ from timbre.analysis.timbre_basis import timbre_basis
 
 def structure_last(ranking: np.ndarray, structure_channels: int) -> np.ndarray:
     """The ranking with channels below `structure_channels` moved to its end, each part in its own order."""
+    return moved_last(ranking, range(structure_channels))
+
+
+def moved_last(ranking: np.ndarray, members) -> np.ndarray:
+    """The ranking with `members` moved to its end, each part in its own order."""
     ranking = np.asarray(ranking)
-    return np.concatenate([ranking[ranking >= structure_channels], ranking[ranking < structure_channels]])
+    last = np.isin(ranking, np.asarray(list(members), dtype=ranking.dtype))
+    return np.concatenate([ranking[~last], ranking[last]])
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,17 +59,21 @@ class ChannelAnalysis:
                 "raw_total_pitch_mi": float(self.raw_pitch_mi.sum())}
 
 
-def analyse_channels(data: LabelledFrames, k: int = 3, pitch_weight: float = 1.0) -> ChannelAnalysis:
+def analyse_channels(data: LabelledFrames, k: int = 3, pitch_weight: float = 1.0,
+                     pinned: tuple[int, ...] = ()) -> ChannelAnalysis:
     """MI-guided inpainting 4.3.1's ranking on raw channels, and the same MI in the timbre basis, whose directions
     are ranked by instrument MI minus pitch MI so that pitch-bearing directions stay with the structure. The basis
     is fitted on frames; MI is estimated over one sample per note (its frames' mean) when the frames name their
-    notes (LabelledFrames.note_means says why)."""
+    notes (LabelledFrames.note_means says why). Raw channels in `pinned` stay whole basis directions, ranked last:
+    MI-inpaint renoises them only when k reaches beyond every other direction."""
     samples = data.note_means()
+    c = data.frames.shape[1]
     raw_inst = channel_mutual_information(samples.frames, samples.instruments, k)
     raw_pitch = channel_mutual_information(samples.frames, samples.pitches, k)
-    basis, _ = timbre_basis(data.frames, data.instruments, data.pitches, pitch_weight)
+    basis, _ = timbre_basis(data.frames, data.instruments, data.pitches, pitch_weight, pinned)
     rotated = samples.frames @ basis
     basis_inst = channel_mutual_information(rotated, samples.instruments, k)
     basis_pitch = channel_mutual_information(rotated, samples.pitches, k)
     return ChannelAnalysis(raw_inst, raw_pitch, ranking(raw_inst), basis, basis_inst, basis_pitch,
-                           ranking(basis_inst - basis_pitch), len(data.frames), len(samples.frames))
+                           moved_last(ranking(basis_inst - basis_pitch), range(c - len(pinned), c)),
+                           len(data.frames), len(samples.frames))
