@@ -33,13 +33,16 @@ class Edit:
     space: str | None = None  # mi-inpaint: "basis" or "raw"; None: the bundle's first
 
     def config(self) -> dict:
-        """What determines the edit's outputs. fp32 precision is left out, as before precision was a setting, so
-        the keys of earlier jobs stay the same."""
+        """What determines the edit's outputs. fp32 precision and an unset structure guidance are left out, as before
+        they were settings, so the keys of earlier jobs stay the same."""
         sampler = asdict(self.spec.sampler)
         if sampler["precision"] == "fp32":
             del sampler["precision"]
+        params = asdict(self.spec.params)
+        if params.get("structure_cfg", 0.0) is None:
+            del params["structure_cfg"]
         return {"name": self.name, "target": self.target, "method": self.spec.method,
-                "params": asdict(self.spec.params), "sampler": sampler, "space": self.space}
+                "params": params, "sampler": sampler, "space": self.space}
 
     @property
     def key(self) -> str:

@@ -13,7 +13,7 @@ from timbre.transfer import audio_condition, text_condition, transfer_audio
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
 DEFAULTS = SamplerConfig()
-METHOD_FLAGS = {"k": "--k", "clamp": "--clamp", "noise_fraction": "--noise-fraction", "fallback": "--fallback"}
+METHOD_FLAGS = {"k": "--k", "clamp": "--clamp", "structure_cfg": "--structure-cfg", "noise_fraction": "--noise-fraction", "fallback": "--fallback"}
 
 
 def add_parser(sub) -> None:
@@ -29,6 +29,8 @@ def add_parser(sub) -> None:
                    help="source prompt (e.g. 'piano'); default: the embedding of IN itself, as CLAP gives it")
     p.add_argument("--k", type=float, default=None, help="mi-inpaint: fraction of channels renoised as timbre [0-1] (default 0.5)")
     p.add_argument("--clamp", type=float, default=None, help="mi-inpaint: fraction of steps with the structure pinned [0-1] (default 0.5)")
+    p.add_argument("--structure-cfg", type=float, default=None,
+                   help="mi-inpaint: guidance scale on the structure part once it runs free (default: --cfg)")
     p.add_argument("--noise-fraction", type=float, default=None, help="pni, ddim-pni: noise level as a share of sigma_max [0-1] (default 0.5)")
     p.add_argument("--fallback", type=float, default=None, help="diff-tone: swap at this share of the steps when the classifier never changes its mind (default 0.5)")
     p.add_argument("--space", choices=("basis", "raw"), default=None,

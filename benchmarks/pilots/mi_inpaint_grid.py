@@ -14,6 +14,7 @@ Usage: python benchmarks/pilots/mi_inpaint_grid.py [--space basis] [--ks 0.5 0.6
 """
 import argparse
 import dataclasses
+import itertools
 import json
 import time
 
@@ -47,6 +48,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--structure-cfgs", type=float, nargs="+", default=[None],
+                   help="guidance on the structure part (default: the cfg, as on the timbre part)")
     p.add_argument("--pinned", type=int, nargs="+", default=[None],
                    help="refit the basis with the first N raw channels pinned as structure (default: the shipped basis)")
     args = p.parse_args()
@@ -67,14 +70,15 @@ def grid(args, bundle: ModelBundle, items, source, rendition, pinned: int | None
     """One line of scores per (cfg, k, clamp)."""
     for cfg in args.cfgs:
         for k in args.ks:
-            for clamp in args.clamps:
+            for clamp, structure_cfg in itertools.product(args.clamps, args.structure_cfgs):
                 start = time.perf_counter()
-                spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg), k=k, clamp=clamp)
+                spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg), k=k, clamp=clamp,
+                                      structure_cfg=structure_cfg)
                 with torch.no_grad():
                     edited = run_edits(bundle, items, spec, args.space, args.seed)
                 scores = edit_scores(bundle, items, edited, source, rendition)
                 print(json.dumps({"space": args.space, "pinned": pinned, "k": k, "clamp": clamp, "cfg": cfg,
-                                  "first": args.first,
+                                  "structure_cfg": structure_cfg, "first": args.first,
                                   **{name: round(v, 3) if isinstance(v, float) else v for name, v in scores.items()},
                                   "seconds": round(time.perf_counter() - start, 1)}), flush=True)
 

@@ -124,3 +124,17 @@ def test_an_editor_asked_to_compile_runs_the_denoiser_compiled_and_transfer_pass
     with pytest.raises(ZeroDivisionError):
         args.run(args)
     assert seen[0].compile is True
+
+
+def test_mi_inpaint_keeps_its_keys_without_structure_guidance_and_a_structure_cfg_is_another_edit():
+    from cluster.plan import text_hash
+
+    sampler = SamplerConfig(steps=4)
+    spec = EditSpec.build("mi-inpaint", sampler, k=0.5, clamp=0.5)
+    earlier = {"name": "flute", "target": "flute", "method": "mi-inpaint", "params": {"k": 0.5, "clamp": 0.5},
+               "sampler": {"steps": 4, "sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0, "cfg": 1.25,
+                           "inversion_cfg": 1.0, "solver": "heun"}, "space": None}  # MIInpaintParams before it
+    assert Edit("flute", "flute", spec).key == text_hash(json.dumps(earlier, sort_keys=True))[:12]
+    guided = EditSpec.build("mi-inpaint", sampler, k=0.5, clamp=0.5, structure_cfg=1.0)
+    assert Edit("flute", "flute", guided).config()["params"]["structure_cfg"] == 1.0
+    assert Edit("flute", "flute", guided).key != Edit("flute", "flute", spec).key

@@ -37,7 +37,7 @@ def test_help_explains_every_parameter(capsys):
         build_parser().parse_args(["edit", "--help"])
     text = capsys.readouterr().out
     for flag in ("--method", "--to", "--output", "--source", "--k", "--clamp", "--noise-fraction", "--steps", "--cfg",
-                 "--seed", "--fallback", "--solver", "--model"):
+                 "--structure-cfg", "--seed", "--fallback", "--solver", "--model"):
         assert flag in text
     assert all(name in text for name in METHODS)
 
@@ -68,6 +68,8 @@ def test_a_text_file_named_wav_is_named(tmp_path, capsys):
     (["--method", "mi-inpaint", "--clamp", "-0.2"], "clamp must be a number in [0, 1]"),
     (["--method", "pni", "--steps", "0"], "steps must be an integer >= 1"),
     (["--method", "pni", "--clamp", "0.5"], "--clamp does not apply to --method pni"),
+    (["--method", "mi-inpaint", "--structure-cfg", "-1"], "structure_cfg must be a finite number >= 0"),
+    (["--method", "diff-tone", "--structure-cfg", "1"], "--structure-cfg does not apply to --method diff-tone"),
     (["--method", "pni", "--to", "missing_ref.wav"], "missing_ref.wav: reference recording not found"),
 ])
 def test_bad_parameters_name_themselves(stereo_wav, tmp_path, capsys, extra, message):

@@ -124,10 +124,11 @@ def guided(model: EditModel, sampler: SamplerConfig, scale: float) -> Denoiser:
 
 
 def generate(model: EditModel, sampler: SamplerConfig, x: Tensor, sigmas: Tensor, cond: CondSchedule, *,
-             start: int = 0, callback: Callback | None = None, hook: Hook | None = None) -> Tensor:
-    """Sample with classifier-free guidance at the generation scale."""
-    return sample(guided(model, sampler, sampler.cfg), x, sigmas, cond, heun=sampler.heun, start=start,
-                  callback=callback, hook=hook)
+             start: int = 0, callback: Callback | None = None, hook: Hook | None = None,
+             guide: Denoiser | None = None) -> Tensor:
+    """Sample with classifier-free guidance at the generation scale, or with `guide` when one is given."""
+    return sample(guided(model, sampler, sampler.cfg) if guide is None else guide, x, sigmas, cond, heun=sampler.heun,
+                  start=start, callback=callback, hook=hook)
 
 
 def invert_source(model: EditModel, batch: EditBatch, sampler: SamplerConfig, sigmas: Tensor, to: int) -> Trajectory:

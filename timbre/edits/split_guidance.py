@@ -1,0 +1,30 @@
+"""Classifier-free guidance at one scale on the timbre part of a channel split and another on its structure part."""
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from timbre.conditions import Cond, concat_conds, expand_cond
+from timbre.denoisers import Denoiser, sigma_batch
+from timbre.edits.channel_split import ChannelSplit
+
+
+@dataclass(frozen=True, eq=False)
+class SplitGuidance:
+    """D_u + w_T P_T (D_c - D_u) + w_S P_S (D_c - D_u): CFG (Ho & Salimans 2022) at `scale` on the timbre part and
+    at `structure_scale` on the structure part of `split` (P_T + P_S = I), conditional and unconditional in one
+    batched forward. Equal scales give plain CFG."""
+
+    denoiser: Denoiser
+    uncond: Cond  # the null condition, one item or a batch
+    split: ChannelSplit
+    scale: float
+    structure_scale: float
+
+    def __call__(self, x: Tensor, sigma: Tensor, cond: Cond) -> Tensor:
+        b = x.shape[0]
+        s = sigma_batch(x, sigma)
+        both = self.denoiser(torch.cat([x, x]), torch.cat([s, s]), concat_conds(cond, expand_cond(self.uncond, b)))
+        cond_out, uncond_out = both[:b], both[b:]
+        delta = cond_out - uncond_out
+        return self.split.with_structure(uncond_out + self.scale * delta, uncond_out + self.structure_scale * delta)
