@@ -76,6 +76,19 @@ def frame_level_db(waves: torch.Tensor, frames: int, hop: int) -> torch.Tensor:
     return F.pad(level, (0, frames - level.shape[1]), value=-100.0)
 
 
+def frame_spectra_db(waves: torch.Tensor, frames: int, hop: int, n_fft: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, frames) each: the geometric-mean power of each `hop`-sample frame's spectrum in dB (the level of its
+    log spectrum, what a log-magnitude codec's level channel tracks) and its spectral flatness in dB (geometric over
+    arithmetic mean power: 0 for white noise, far below 0 for a few harmonic peaks)."""
+    window = torch.hann_window(n_fft)
+    power = torch.stft(waves.float(), n_fft, hop, window=window, return_complex=True).abs().pow(2).clamp_min(1e-12)
+    power = power[..., :frames]
+    geometric = 10 * power.log10().mean(1)
+    flatness = geometric - 10 * power.mean(1).log10()
+    pad = frames - geometric.shape[1]
+    return F.pad(geometric, (0, pad), value=-120.0), F.pad(flatness, (0, pad), value=0.0)
+
+
 def where_lost(bundle, items, edited: torch.Tensor, source, rendition) -> None:
     """The edit's level and PESTO confidence on the frames it loses, against the frames it keeps."""
     output = pitch_contour(edited, bundle.sample_rate)
@@ -87,6 +100,8 @@ def where_lost(bundle, items, edited: torch.Tensor, source, rendition) -> None:
     gap = edited_db - frame_level_db(items.renditions, frames, hop)
     below_source = edited_db - frame_level_db(items.waves, frames, hop)
     confidence = output.confidence[:, :frames]
+    spectra = {name: frame_spectra_db(w, frames, hop) for name, w in
+               (("edit", edited), ("source", items.waves), ("rendition", items.renditions))}
     per_target = {bundle.instruments[t]: round(float(kept[items.targets == t].sum() / expected[items.targets == t]
                                                     .sum().clamp_min(1)), 2) for t in items.targets.unique().tolist()}
     print(json.dumps({
@@ -96,6 +111,11 @@ def where_lost(bundle, items, edited: torch.Tensor, source, rendition) -> None:
         "lost_share_20db_below_rendition": round(float((gap[lost] < -20).float().mean()), 3),
         "level_vs_source_db_median": {"lost": round(float(below_source[lost].median()), 1),
                                       "kept": round(float(below_source[kept].median()), 1)},
+        "log_spectrum_level_vs_source_db_median": {
+            part: round(float((spectra["edit"][0] - spectra["source"][0])[where].median()), 1)
+            for part, where in (("lost", lost), ("kept", kept))},
+        "flatness_db_median_on_lost": {name: round(float(spectra[name][1][lost].median()), 1) for name in spectra},
+        "flatness_db_median_on_kept": {name: round(float(spectra[name][1][kept].median()), 1) for name in spectra},
         "confidence_median": {"lost": round(float(confidence[lost].median()), 3),
                               "kept": round(float(confidence[kept].median()), 3)},
         "kept_per_target": per_target}), flush=True)

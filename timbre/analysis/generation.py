@@ -45,11 +45,15 @@ def generate_instrument(bundle: ModelBundle, instrument: str, count: int, frames
 
 @torch.no_grad()
 def generation_accuracy(bundle: ModelBundle, audio_classifier: nn.Module, per_instrument: int, frames: int,
-                        sampler: SamplerConfig, seed: int = 0, structure_first: bool = False) -> dict:
+                        sampler: SamplerConfig, seed: int = 0, structure_first: bool = False,
+                        only: tuple[str, ...] | None = None) -> dict:
     """Share of generations the audio classifier assigns to the conditioned instrument, overall and per instrument,
-    and what each instrument's generations are heard as (counts per judged instrument, the confusion matrix's row)."""
+    and what each instrument's generations are heard as (counts per judged instrument, the confusion matrix's row).
+    `only` names the instruments to generate (default: every one)."""
     per, heard_as = {}, {}
     for index, name in enumerate(bundle.instruments):
+        if only is not None and name not in only:
+            continue
         latents = generate_instrument(bundle, name, per_instrument, frames, sampler, seed, structure_first)
         judged = audio_classifier(bundle.codec.decode(latents)).argmax(-1)
         counts = torch.bincount(judged, minlength=len(bundle.instruments)).tolist()
