@@ -13,7 +13,8 @@ from timbre.transfer import audio_condition, text_condition, transfer_audio
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
 DEFAULTS = SamplerConfig()
-METHOD_FLAGS = {"k": "--k", "clamp": "--clamp", "structure_cfg": "--structure-cfg", "noise_fraction": "--noise-fraction", "fallback": "--fallback"}
+METHOD_FLAGS = {"k": "--k", "clamp": "--clamp", "structure_cfg": "--structure-cfg", "noise_fraction": "--noise-fraction",
+                "fallback": "--fallback"}
 
 
 def add_parser(sub) -> None:

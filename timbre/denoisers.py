@@ -90,11 +90,17 @@ class ClassifierFreeGuidance:
     def __call__(self, x: Tensor, sigma: Tensor, cond: Cond) -> Tensor:
         if self.scale == 1.0:
             return self.denoiser(x, sigma, cond)
-        b = x.shape[0]
-        s = sigma_batch(x, sigma)
-        both = self.denoiser(torch.cat([x, x]), torch.cat([s, s]), concat_conds(cond, expand_cond(self.uncond, b)))
-        cond_out, uncond_out = both[:b], both[b:]
+        cond_out, uncond_out = conditional_and_unconditional(self.denoiser, self.uncond, x, sigma, cond)
         return uncond_out + self.scale * (cond_out - uncond_out)
+
+
+def conditional_and_unconditional(denoiser: Denoiser, uncond: Cond, x: Tensor, sigma: Tensor,
+                                  cond: Cond) -> tuple[Tensor, Tensor]:
+    """(D(x, sigma, cond), D(x, sigma, uncond)) from one batched forward, as guidance needs them."""
+    b = x.shape[0]
+    s = sigma_batch(x, sigma)
+    both = denoiser(torch.cat([x, x]), torch.cat([s, s]), concat_conds(cond, expand_cond(uncond, b)))
+    return both[:b], both[b:]
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,11 +1,10 @@
 """Classifier-free guidance at one scale on the timbre part of a channel split and another on its structure part."""
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
-from timbre.conditions import Cond, concat_conds, expand_cond
-from timbre.denoisers import Denoiser, sigma_batch
+from timbre.conditions import Cond
+from timbre.denoisers import Denoiser, conditional_and_unconditional
 from timbre.edits.channel_split import ChannelSplit
 
 
@@ -22,9 +21,6 @@ class SplitGuidance:
     structure_scale: float
 
     def __call__(self, x: Tensor, sigma: Tensor, cond: Cond) -> Tensor:
-        b = x.shape[0]
-        s = sigma_batch(x, sigma)
-        both = self.denoiser(torch.cat([x, x]), torch.cat([s, s]), concat_conds(cond, expand_cond(self.uncond, b)))
-        cond_out, uncond_out = both[:b], both[b:]
+        cond_out, uncond_out = conditional_and_unconditional(self.denoiser, self.uncond, x, sigma, cond)
         delta = cond_out - uncond_out
         return self.split.with_structure(uncond_out + self.scale * delta, uncond_out + self.structure_scale * delta)
