@@ -23,6 +23,16 @@ def text_hash(*parts) -> str:
     return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
 
 
+# Settings added after output keys existed, with the value every earlier job ran with: at that value a setting is
+# left out of the key. Add a new setting here when it joins SamplerConfig or a method's parameters.
+ADDED_SETTINGS = {"sampler": {"precision": "fp32"}, "params": {"structure_cfg": None}}
+
+
+def without_added_defaults(values: dict, added: dict) -> dict:
+    """`values` less the added settings that hold their earlier value."""
+    return {name: v for name, v in values.items() if not (name in added and v == added[name])}
+
+
 @dataclass(frozen=True)
 class Edit:
     """One requested edit: a target (prompt or reference recording URI) reached by a method."""
@@ -33,16 +43,12 @@ class Edit:
     space: str | None = None  # mi-inpaint: "basis" or "raw"; None: the bundle's first
 
     def config(self) -> dict:
-        """What determines the edit's outputs. fp32 precision and an unset structure guidance are left out, as before
-        they were settings, so the keys of earlier jobs stay the same."""
-        sampler = asdict(self.spec.sampler)
-        if sampler["precision"] == "fp32":
-            del sampler["precision"]
-        params = asdict(self.spec.params)
-        if params.get("structure_cfg", 0.0) is None:
-            del params["structure_cfg"]
+        """What determines the edit's outputs. Settings added after output keys existed are left out at the value
+        every earlier job had (ADDED_SETTINGS), so the keys of earlier jobs stay the same."""
         return {"name": self.name, "target": self.target, "method": self.spec.method,
-                "params": params, "sampler": sampler, "space": self.space}
+                "params": without_added_defaults(asdict(self.spec.params), ADDED_SETTINGS["params"]),
+                "sampler": without_added_defaults(asdict(self.spec.sampler), ADDED_SETTINGS["sampler"]),
+                "space": self.space}
 
     @property
     def key(self) -> str:
