@@ -1,4 +1,5 @@
 """The stages of `timbre train`: each trains one component from scratch, saves it, evaluates it and records it."""
+import copy
 import json
 import math
 import time
@@ -157,6 +158,10 @@ SCALES.update({f"{name}-longer": denoiser_variant(SCALES[f"{name}-long"],
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})
 SCALES.update({name: SCALES[f"{name}-decoder-weighted"] for name in ("full", "smoke")})
+# the shipped default's DiT with the codec's own peak-weighting term beside its latent loss: an L1 between the
+# compressed magnitudes |X|^0.3 decoded from the denoised and the clean latents, weight 5 (about as large as the
+# latent term on the shipped DiT), so that a smeared harmonic peak costs what it costs in the spectrum
+SCALES.update({f"{name}-spectral": denoiser_variant(SCALES[name], spectral_weight=5.0) for name in ("full", "smoke")})
 
 @dataclass
 class Context:
@@ -304,8 +309,15 @@ def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserT
     weights = None
     if config.decoder_weighting > 0:
         weights = channel_weights(pool_sensitivity(codec_model, latents), config.decoder_weighting)
+    decode = None
+    if config.spectral_weight > 0:
+        decoder = copy.deepcopy(codec_model).float().requires_grad_(False).to(ctx.device)
+        decode = getattr(decoder, "decode_log_magnitude", None)
+        if decode is None:
+            raise ValueError(f"spectral_weight needs a codec with decode_log_magnitude, not {type(codec_model).__name__}")
     net, metrics = train_denoiser(model_config, config, latents, frames_per_row(ctx.pool, codec_model.hop_length),
-                                  tables, progress, structure_channels(codec_model), ctx.device, weights, after_step)
+                                  tables, progress, structure_channels(codec_model), ctx.device, weights, after_step,
+                                  decode)
     return net, metrics, tables, weights
 
 

@@ -204,3 +204,15 @@ def test_the_decoder_weighted_scale_records_weights_from_its_codec_and_trains_a_
     assert weights.shape == (codec.channels,) and float(weights.min()) == 1.0
     assert int(weights.argmax()) == int(expected.argmax())  # the same channel leads, measured on other latents
     assert load_bundle(out).denoiser is not None
+
+
+def test_the_spectral_scale_trains_through_its_own_codec_and_leaves_it_untouched(smoke_bundle, tmp_path):
+    import shutil
+    out = tmp_path / "spectral"
+    shutil.copytree(smoke_bundle, out)
+    codec_before = (out / "codec.safetensors").read_bytes()
+    assert main(["train", "denoiser", "--out", str(out), "--scale", "smoke-spectral", "--force"]) == 0
+    record = json.loads((out / "training" / "denoiser.json").read_text())
+    assert record["config"]["spectral_weight"] == 5.0 and record["config"]["decoder_weighting"] == 0.5
+    assert (out / "codec.safetensors").read_bytes() == codec_before
+    assert load_bundle(out).denoiser is not None

@@ -51,8 +51,13 @@ def spectral_loss(codec: SpectralCodec, wave: torch.Tensor, compressed_weight: f
 def log_spectral_l1(predicted: torch.Tensor, target: torch.Tensor, compressed_weight: float,
                     power: float = COMPRESSION_POWER) -> torch.Tensor:
     """The spectral loss between predicted and true log-magnitudes (see `spectral_loss`)."""
-    compressed = F.l1_loss((power * predicted.clamp(max=LOG_CAP)).exp(), (power * target).exp())
+    compressed = F.l1_loss(compressed_magnitude(predicted, power), (power * target).exp())
     return F.l1_loss(predicted, target) + compressed_weight * compressed
+
+
+def compressed_magnitude(log_magnitude: torch.Tensor, power: float = COMPRESSION_POWER) -> torch.Tensor:
+    """|X|^power from a predicted log-magnitude, capped at LOG_CAP before the exponential so it stays bounded."""
+    return (power * log_magnitude.clamp(max=LOG_CAP)).exp()
 
 
 def pca_initialise(codec: SpectralCodec, frames: torch.Tensor) -> None:

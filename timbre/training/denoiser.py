@@ -11,6 +11,7 @@ from timbre.corpus.prompts import TRAIN_TEMPLATES, prompt
 from timbre.denoisers import EDMPrecond
 from timbre.models.dit import DiT, DiTConfig
 from timbre.models.protocols import Conditioner
+from timbre.training.codec import compressed_magnitude
 from timbre.training.loop import Progress, fit, seeded
 from timbre.training.pool import Pool
 
@@ -35,6 +36,8 @@ class DenoiserTrainingConfig:
     # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
     decoder_weighting: float = 0.0  # power of the decoder-sensitivity channel weights (timbre.training.decoder_weights);
     # 0 is EDM's uniform latent loss
+    spectral_weight: float = 0.0  # weight of an L1 between the power-compressed decoded magnitudes of the denoised and
+    # the clean latents (the codec's own peak-weighting term), beside the latent loss; 0 is off
     seed: int = 0  # initialisation and sampling
 
 
@@ -85,20 +88,42 @@ def draw_known_mask(batch: int, structure: Tensor, config: DenoiserTrainingConfi
 
 
 def edm_loss(denoiser: EDMPrecond, x: Tensor, cond: Tensor, config: DenoiserTrainingConfig,
-             g: torch.Generator, known: Tensor | None = None, channel_weights: Tensor | None = None) -> Tensor:
+             g: torch.Generator, known: Tensor | None = None, channel_weights: Tensor | None = None,
+             decode: Callable[[Tensor], Tensor] | None = None) -> Tensor:
     """EDM's weighted denoising loss (Karras et al. 2022, eq. 8 with Table 1's log-normal sigmas and lambda); with a
     (B, C) known-channel mask the network also reads those channels clean and is scored on the others only; with
-    (C,) channel weights each channel's squared error is scaled by its weight."""
+    (C,) channel weights each channel's squared error is scaled by its weight; with config.spectral_weight > 0 and
+    the codec's `decode` (latents -> log-magnitudes) it adds the spectral term of `spectral_term`."""
     sigma = (torch.randn(x.shape[0], generator=g) * config.p_std + config.p_mean).exp().to(x.device)
     noise = torch.randn(x.shape, generator=g).to(x.device) * sigma[:, None, None]
     weight = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
     per_channel = 1.0 if channel_weights is None else channel_weights.to(x.device)[None, :, None]
+    if config.spectral_weight > 0 and decode is None:
+        raise ValueError("spectral_weight > 0 needs the codec's decode_log_magnitude")
     if known is None:
-        return (weight[:, None, None] * per_channel * (denoiser(x + noise, sigma, cond) - x) ** 2).mean()
-    known = known.to(x.device)
-    scored = (~known).to(x.dtype)[..., None].expand_as(x)
-    error = per_channel * (denoiser(x + noise, sigma, {"embedding": cond, "known": x, "mask": known}) - x) ** 2
-    return (weight[:, None, None] * error * scored).sum() / scored.sum().clamp_min(1)
+        denoised = denoiser(x + noise, sigma, cond)
+        loss = (weight[:, None, None] * per_channel * (denoised - x) ** 2).mean()
+    else:
+        known = known.to(x.device)
+        scored = (~known).to(x.dtype)[..., None].expand_as(x)
+        denoised = denoiser(x + noise, sigma, {"embedding": cond, "known": x, "mask": known})
+        error = per_channel * (denoised - x) ** 2
+        loss = (weight[:, None, None] * error * scored).sum() / scored.sum().clamp_min(1)
+        denoised = torch.where(known[..., None], x, denoised)
+    if config.spectral_weight > 0:
+        loss = loss + config.spectral_weight * spectral_term(decode, denoised, x, weight)
+    return loss
+
+
+def spectral_term(decode: Callable[[Tensor], Tensor], denoised: Tensor, x: Tensor, weight: Tensor) -> Tensor:
+    """Mean over items of sqrt(lambda(sigma)) times the L1 between the power-compressed magnitudes |X|^0.3 decoded
+    from the denoised and the clean latents: the codec's loss term that weights the loud harmonics (an error there
+    is a smeared peak), scaled like the latent term so that every noise level counts alike (the L1 grows as the
+    root of the squared error EDM's lambda normalises)."""
+    with torch.no_grad():
+        target = compressed_magnitude(decode(x))
+    per_item = (compressed_magnitude(decode(denoised)) - target).abs().flatten(1).mean(1)
+    return (weight.sqrt() * per_item).mean()
 
 
 def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int, g: torch.Generator):
@@ -134,18 +159,22 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
                    tables: ConditionTables, progress: Progress | None = None,
                    structure_channels: int = 0, device: str | torch.device = "cpu",
                    channel_weights: Tensor | None = None,
-                   after_step: Callable[[int, DiT], None] | None = None) -> tuple[DiT, dict]:
+                   after_step: Callable[[int, DiT], None] | None = None,
+                   decode: Callable[[Tensor], Tensor] | None = None) -> tuple[DiT, dict]:
     """Train from scratch, deterministically for a given seed; returns the weight average (EMA), on the CPU. The
     codec's first `structure_channels` channels are its structure: always among the known ones when an item has
     any. The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
     conditions and noise do not depend on the device. `channel_weights` (C,) scale each channel's loss;
-    `after_step(step, net)` sees the raw network after every optimiser step (to keep other weight averages)."""
+    `after_step(step, net)` sees the raw network after every optimiser step (to keep other weight averages);
+    `decode` (latents -> log-magnitudes, the frozen codec's, on `device`) serves config.spectral_weight."""
     if latents.ndim != 3 or latents.shape[1] != model_config.channels:
         raise ValueError(f"latents must be (N, {model_config.channels}, frames), got {tuple(latents.shape)}")
     if config.known_share > 0 and not model_config.known_input:
         raise ValueError("known_share > 0 needs a DiT that reads known channels (DiTConfig.known_input=True)")
     if channel_weights is not None and channel_weights.shape != (model_config.channels,):
         raise ValueError(f"channel_weights must be ({model_config.channels},), got {tuple(channel_weights.shape)}")
+    if config.spectral_weight > 0 and decode is None:
+        raise ValueError("spectral_weight > 0 needs the codec's decode_log_magnitude (decode=...)")
     if latents.shape[-1] < config.crop_frames:
         raise ValueError(f"latent rows have {latents.shape[-1]} frames, fewer than a {config.crop_frames}-frame crop")
     net = seeded(lambda: DiT(model_config), config.seed).to(device)
@@ -161,7 +190,7 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
         x, rows = latent_batch(latents, frames_per_row, config.batch, config.crop_frames, g)
         cond = draw_conditions(tables, tables.row_instruments[rows], config, g)
         known = draw_known_mask(x.shape[0], structure, config, g) if config.known_share > 0 else None
-        return edm_loss(denoiser, x.to(device), cond.to(device), config, g, known, channel_weights)
+        return edm_loss(denoiser, x.to(device), cond.to(device), config, g, known, channel_weights, decode)
 
     def update_average(step: int) -> None:
         update_weight_average(average, net, ema_rate(config.ema, step))

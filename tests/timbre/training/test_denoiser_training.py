@@ -186,3 +186,46 @@ def test_channel_weights_scale_each_channels_squared_error_in_the_edm_loss():
     with pytest.raises(ValueError, match=r"channel_weights must be \(4,\)"):
         train_denoiser(TINY, DenoiserTrainingConfig(steps=1, batch=2, crop_frames=16), _sinusoid_latents(),
                        torch.full((12,), 40), _tables(), channel_weights=torch.ones(3))
+
+
+def test_spectral_term_adds_the_root_lambda_weighted_compressed_magnitude_l1_of_the_decoded_latents():
+    # a zero denoiser's latent error is x itself; with decode = exp-free identity "log-magnitudes", the spectral
+    # term is the mean over items of sqrt(lambda) * mean |exp(0.3 * 0) - exp(0.3 * min(x, cap))|
+    config = DenoiserTrainingConfig(spectral_weight=2.0)
+    x = torch.randn(64, 4, 8)
+    zero = lambda x, s, c: torch.zeros_like(x)
+    loss = edm_loss(zero, x, None, config, torch.Generator().manual_seed(5), decode=lambda z: z)
+    sigma = (torch.randn(64, generator=torch.Generator().manual_seed(5)) * config.p_std + config.p_mean).exp()
+    lam = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
+    latent = (lam[:, None, None] * x**2).mean()
+    spectral = (lam.sqrt() * (1 - (0.3 * x).exp()).abs().flatten(1).mean(1)).mean()
+    assert loss.item() == pytest.approx((latent + 2.0 * spectral).item(), rel=1e-5)
+    perfect = lambda n, s, c: x  # a denoiser that returns the clean latents costs nothing in either term
+    assert edm_loss(perfect, x, None, config, torch.Generator().manual_seed(5), decode=lambda z: z).item() == 0.0
+
+
+def test_spectral_term_scores_known_channels_as_the_clean_ones_and_needs_a_decoder():
+    config = DenoiserTrainingConfig(spectral_weight=1.0)
+    x = torch.randn(8, 4, 8)
+    known = torch.zeros(8, 4, dtype=torch.bool)
+    known[:, :2] = True
+    right_where_scored = lambda n, s, c: torch.where(known[..., None], torch.zeros_like(x), x)
+    g = torch.Generator().manual_seed(0)
+    assert edm_loss(right_where_scored, x, torch.zeros(8, 8), config, g, known, decode=lambda z: z).item() == 0.0
+    with pytest.raises(ValueError, match="decode_log_magnitude"):
+        edm_loss(right_where_scored, x, torch.zeros(8, 8), config, g, known)
+    with pytest.raises(ValueError, match="decode_log_magnitude"):
+        train_denoiser(TINY, DenoiserTrainingConfig(steps=1, batch=2, crop_frames=16, spectral_weight=1.0),
+                       _sinusoid_latents(), torch.full((12,), 40), _tables())
+
+
+def test_spectral_term_trains_only_the_denoiser_through_a_frozen_decoder():
+    decoder = torch.nn.Linear(4, 6)
+    before = [p.detach().clone() for p in decoder.parameters()]
+    decode = lambda z: decoder(z.transpose(1, 2)).transpose(1, 2)
+    config = DenoiserTrainingConfig(steps=3, batch=4, crop_frames=16, spectral_weight=1.0)
+    net, metrics = train_denoiser(TINY, config, _sinusoid_latents(), torch.full((12,), 40), _tables(), decode=decode)
+    assert all(torch.equal(a, b) for a, b in zip(before, decoder.parameters()))
+    plain, _ = train_denoiser(TINY, dataclasses.replace(config, spectral_weight=0.0), _sinusoid_latents(),
+                              torch.full((12,), 40), _tables())
+    assert any(not torch.equal(a, b) for a, b in zip(net.parameters(), plain.parameters()))
