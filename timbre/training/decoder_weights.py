@@ -28,9 +28,12 @@ def decoder_sensitivity(codec, latents: Tensor, step: float = 1e-2) -> Tensor:
 
 def channel_weights(sensitivity: Tensor, power: float) -> Tensor:
     """(C,) loss weights max(1, s / median(s)) ** power: channels at or below the median decoder sensitivity keep
-    weight 1 and the louder ones gain; power 0 is EDM's uniform loss, 1 weights by the full sensitivity."""
+    weight 1 and the louder ones gain; power 0 is EDM's uniform loss, 1 weights by the full sensitivity. A channel
+    the decoder does not read (sensitivity 0, as the harmonic codec's onset and periodicity channels) keeps 1."""
     if power < 0:
         raise ValueError(f"power must be >= 0, got {power}")
-    if not bool((sensitivity > 0).all()):
-        raise ValueError("decoder sensitivities must be positive")
+    if not bool((sensitivity >= 0).all() and torch.isfinite(sensitivity).all()):
+        raise ValueError("decoder sensitivities must be finite and >= 0")
+    if not float(sensitivity.median()) > 0:
+        raise ValueError("the median decoder sensitivity must be positive (most channels must reach the decoder)")
     return (sensitivity / sensitivity.median()).clamp_min(1.0) ** power

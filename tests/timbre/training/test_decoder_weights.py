@@ -36,8 +36,14 @@ def test_weights_lift_only_the_channels_above_the_median_by_the_power_of_their_r
     assert torch.allclose(channel_weights(s, 1.0), torch.tensor([1.0, 1.0, 2.0, 400.0, 1.0]))
     with pytest.raises(ValueError, match="power must be >= 0"):
         channel_weights(s, -1.0)
-    with pytest.raises(ValueError, match="must be positive"):
-        channel_weights(torch.tensor([0.0, 1.0]), 1.0)
+    unread = torch.tensor([0.0, 1.0, 4.0])  # a channel the decoder ignores keeps weight 1
+    assert torch.allclose(channel_weights(unread, 1.0), torch.tensor([1.0, 1.0, 4.0]))
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        channel_weights(torch.tensor([-1.0, 1.0, 1.0]), 1.0)
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        channel_weights(torch.tensor([float("nan"), 1.0, 1.0]), 1.0)
+    with pytest.raises(ValueError, match="median decoder sensitivity must be positive"):
+        channel_weights(torch.tensor([0.0, 0.0, 1.0]), 1.0)
 
 
 def test_the_default_codec_weights_its_level_channel_far_above_the_rest():
