@@ -314,10 +314,9 @@ def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserT
         weights = channel_weights(pool_sensitivity(codec_model, latents), config.decoder_weighting)
     decode = None
     if config.spectral_weight > 0:
-        decoder = copy.deepcopy(codec_model).float().requires_grad_(False).to(ctx.device)
-        decode = getattr(decoder, "decode_log_magnitude", None)
-        if decode is None:
+        if not hasattr(codec_model, "decode_log_magnitude"):
             raise ValueError(f"spectral_weight needs a codec with decode_log_magnitude, not {type(codec_model).__name__}")
+        decode = copy.deepcopy(codec_model).float().requires_grad_(False).to(ctx.device).decode_log_magnitude
     net, metrics = train_denoiser(model_config, config, latents, frames_per_row(ctx.pool, codec_model.hop_length),
                                   tables, progress, structure_channels(codec_model), ctx.device, weights, after_step,
                                   decode)

@@ -109,9 +109,9 @@ def edm_loss(denoiser: EDMPrecond, x: Tensor, cond: Tensor, config: DenoiserTrai
         denoised = denoiser(x + noise, sigma, {"embedding": cond, "known": x, "mask": known})
         error = per_channel * (denoised - x) ** 2
         loss = (weight[:, None, None] * error * scored).sum() / scored.sum().clamp_min(1)
-        denoised = torch.where(known[..., None], x, denoised)
     if config.spectral_weight > 0:
-        loss = loss + config.spectral_weight * spectral_term(decode, denoised, x, weight)
+        full = denoised if known is None else torch.where(known[..., None], x, denoised)  # known channels: clean
+        loss = loss + config.spectral_weight * spectral_term(decode, full, x, weight)
     return loss
 
 
@@ -166,15 +166,14 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
     any. The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
     conditions and noise do not depend on the device. `channel_weights` (C,) scale each channel's loss;
     `after_step(step, net)` sees the raw network after every optimiser step (to keep other weight averages);
-    `decode` (latents -> log-magnitudes, the frozen codec's, on `device`) serves config.spectral_weight."""
+    `decode` (latents -> log-magnitudes, the frozen codec's, on `device`) serves config.spectral_weight (edm_loss
+    refuses its absence on the first step)."""
     if latents.ndim != 3 or latents.shape[1] != model_config.channels:
         raise ValueError(f"latents must be (N, {model_config.channels}, frames), got {tuple(latents.shape)}")
     if config.known_share > 0 and not model_config.known_input:
         raise ValueError("known_share > 0 needs a DiT that reads known channels (DiTConfig.known_input=True)")
     if channel_weights is not None and channel_weights.shape != (model_config.channels,):
         raise ValueError(f"channel_weights must be ({model_config.channels},), got {tuple(channel_weights.shape)}")
-    if config.spectral_weight > 0 and decode is None:
-        raise ValueError("spectral_weight > 0 needs the codec's decode_log_magnitude (decode=...)")
     if latents.shape[-1] < config.crop_frames:
         raise ValueError(f"latent rows have {latents.shape[-1]} frames, fewer than a {config.crop_frames}-frame crop")
     net = seeded(lambda: DiT(model_config), config.seed).to(device)
