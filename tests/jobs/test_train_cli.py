@@ -206,6 +206,17 @@ def test_the_decoder_weighted_scale_records_weights_from_its_codec_and_trains_a_
     assert load_bundle(out).denoiser is not None
 
 
+def test_the_timbre_weighted_harmonic_scale_leaves_the_structure_channels_unweighted(tmp_path):
+    out = tmp_path / "timbre_weighted"
+    assert main(["train", "all", "--out", str(out), "--scale", "smoke-harmonic-known-timbre-weighted"]) == 0
+    record = json.loads((out / "training" / "denoiser.json").read_text())
+    assert record["config"]["decoder_weighting"] == 0.5 and record["config"]["weight_structure"] is False
+    structure = load_bundle(out).codec.structure_channels
+    weights = torch.tensor(record["channel_weights"])
+    assert torch.equal(weights[:structure], torch.ones(structure))
+    assert float(weights[structure:].max()) > 1.0  # the timbre channels are still weighted by the decoder
+
+
 def test_the_spectral_scale_trains_through_its_own_codec_and_leaves_it_untouched(smoke_bundle, tmp_path):
     import shutil
     out = tmp_path / "spectral"

@@ -36,6 +36,7 @@ class DenoiserTrainingConfig:
     # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
     decoder_weighting: float = 0.0  # power of the decoder-sensitivity channel weights (timbre.training.decoder_weights);
     # 0 is EDM's uniform latent loss
+    weight_structure: bool = True  # False: the codec's structure channels keep weight 1, only its timbre is weighted
     spectral_weight: float = 0.0  # weight of an L1 between the power-compressed decoded magnitudes of the denoised and
     # the clean latents (the codec's own peak-weighting term), beside the latent loss; 0 is off
     seed: int = 0  # initialisation and sampling

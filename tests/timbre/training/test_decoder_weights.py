@@ -52,3 +52,13 @@ def test_the_default_codec_weights_its_level_channel_far_above_the_rest():
     z = torch.randn(2, bundle.codec.channels, 16) * 0.5
     s = decoder_sensitivity(bundle.codec, z)
     assert int(s.argmax()) == 0 and float(s[0] / s.median()) > 100  # measured about 2,000
+
+
+def test_leading_unweighted_channels_keep_weight_one_and_leave_the_others_and_the_median_alone():
+    s = torch.tensor([400.0, 9.0, 0.5, 1.0, 1.0, 1.0, 4.0])  # median 1, the leading channels counted in it
+    assert torch.allclose(channel_weights(s, 1.0, unweighted=2), torch.tensor([1.0, 1, 1, 1, 1, 1, 4]))
+    assert torch.allclose(channel_weights(s, 0.5, unweighted=1), torch.tensor([1.0, 3, 1, 1, 1, 1, 2]))
+    assert torch.equal(channel_weights(s, 1.0, unweighted=7), torch.ones(7))
+    for bad in (-1, 8):
+        with pytest.raises(ValueError, match=r"unweighted must be in \[0, 7\]"):
+            channel_weights(s, 1.0, unweighted=bad)
