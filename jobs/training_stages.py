@@ -159,8 +159,10 @@ SCALES.update({f"{name}-decoder-weighted": denoiser_variant(SCALES[name], decode
                for name in ("full-harmonic-known", "smoke-harmonic-known")})
 # ... and weighted on the timbre channels only: the pitch channels, which the decoder reads about 190,000 times as
 # strongly as the median channel (weight 440 above), keep weight 1 so the loss is not spent on the pitch
-SCALES.update({f"{name}-timbre-weighted": denoiser_variant(SCALES[f"{name}-decoder-weighted"], weight_structure=False)
-               for name in ("full-harmonic-known", "smoke-harmonic-known")})
+# (also on the longer high-noise run: 5,000 steps, log sigma ~ N(0, 1.0), three items in four inpainting)
+SCALES.update({f"{name}-timbre-weighted": denoiser_variant(SCALES[name], decoder_weighting=0.5, weight_structure=False)
+               for name in ("full-harmonic-known", "smoke-harmonic-known", "full-harmonic-known-high-noise-long",
+                            "smoke-harmonic-known-high-noise-long")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})
