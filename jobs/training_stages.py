@@ -163,6 +163,10 @@ SCALES.update({f"{name}-decoder-weighted": denoiser_variant(SCALES[name], decode
 SCALES.update({f"{name}-timbre-weighted": denoiser_variant(SCALES[name], decoder_weighting=0.5, weight_structure=False)
                for name in ("full-harmonic-known", "smoke-harmonic-known", "full-harmonic-known-high-noise-long",
                             "smoke-harmonic-known-high-noise-long")})
+# ... and as long, with as much inpainting, at EDM's noise levels: which of the two changes moves target and voicing
+SCALES.update({f"{name}-long-timbre-weighted": denoiser_variant(
+    SCALES[f"{name}-timbre-weighted"], steps=2 * SCALES[name].denoiser_training.steps, known_share=0.75)
+    for name in ("full-harmonic-known", "smoke-harmonic-known")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})
