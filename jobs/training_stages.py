@@ -159,10 +159,11 @@ SCALES.update({f"{name}-decoder-weighted": denoiser_variant(SCALES[name], decode
                for name in ("full-harmonic-known", "smoke-harmonic-known")})
 # ... and weighted on the timbre channels only: the pitch channels, which the decoder reads about 190,000 times as
 # strongly as the median channel (weight 440 above), keep weight 1 so the loss is not spent on the pitch
-# (also on the longer high-noise run: 5,000 steps, log sigma ~ N(0, 1.0), three items in four inpainting)
+# (also on the high noise levels, log sigma ~ N(0, 1.0), as long as shipped and twice as long with three items in
+# four inpainting)
 SCALES.update({f"{name}-timbre-weighted": denoiser_variant(SCALES[name], decoder_weighting=0.5, weight_structure=False)
-               for name in ("full-harmonic-known", "smoke-harmonic-known", "full-harmonic-known-high-noise-long",
-                            "smoke-harmonic-known-high-noise-long")})
+               for size in ("full", "smoke") for name in (f"{size}-harmonic-known", f"{size}-harmonic-known-high-noise",
+                                                           f"{size}-harmonic-known-high-noise-long")})
 # ... and as long, with as much inpainting, at EDM's noise levels: which of the two changes moves target and voicing
 SCALES.update({f"{name}-long-timbre-weighted": denoiser_variant(
     SCALES[f"{name}-timbre-weighted"], steps=2 * SCALES[name].denoiser_training.steps, known_share=0.75)
