@@ -12,7 +12,7 @@ import torch
 from jobs.training_stages import SCALES, Context, pool_sensitivity
 from timbre.models.bundle import load_bundle
 from timbre.training.decoder_weights import channel_weights
-from timbre.training.denoiser import spectral_term
+from timbre.training.denoiser import edm_lambda, spectral_term
 
 
 @torch.no_grad()
@@ -32,7 +32,7 @@ def main() -> None:
     for s in args.sigmas:
         sigma = torch.full((x.shape[0],), s)
         denoised = bundle.denoiser(x + torch.randn(x.shape, generator=g) * s, sigma, cond)
-        lam = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
+        lam = edm_lambda(sigma, config.sigma_data)
         latent = (lam[:, None, None] * weights[None, :, None] * (denoised - x) ** 2).mean()
         spectral = spectral_term(codec.decode_log_magnitude, denoised, x, lam)
         print(json.dumps({"sigma": s, "latent_term": round(float(latent), 4), "spectral_term": round(float(spectral), 4),

@@ -88,6 +88,11 @@ def draw_known_mask(batch: int, structure: Tensor, config: DenoiserTrainingConfi
     return mask & (torch.rand(batch, 1, generator=g) < config.known_share)
 
 
+def edm_lambda(sigma: Tensor, sigma_data: float) -> Tensor:
+    """EDM's loss weight lambda(sigma) = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2 (Karras et al. 2022, Table 1)."""
+    return (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2
+
+
 def edm_loss(denoiser: EDMPrecond, x: Tensor, cond: Tensor, config: DenoiserTrainingConfig,
              g: torch.Generator, known: Tensor | None = None, channel_weights: Tensor | None = None,
              decode: Callable[[Tensor], Tensor] | None = None) -> Tensor:
@@ -97,7 +102,7 @@ def edm_loss(denoiser: EDMPrecond, x: Tensor, cond: Tensor, config: DenoiserTrai
     the codec's `decode` (latents -> log-magnitudes) it adds the spectral term of `spectral_term`."""
     sigma = (torch.randn(x.shape[0], generator=g) * config.p_std + config.p_mean).exp().to(x.device)
     noise = torch.randn(x.shape, generator=g).to(x.device) * sigma[:, None, None]
-    weight = (sigma**2 + config.sigma_data**2) / (sigma * config.sigma_data) ** 2
+    weight = edm_lambda(sigma, config.sigma_data)
     per_channel = 1.0 if channel_weights is None else channel_weights.to(x.device)[None, :, None]
     if config.spectral_weight > 0 and decode is None:
         raise ValueError("spectral_weight > 0 needs the codec's decode_log_magnitude")
