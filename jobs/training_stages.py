@@ -171,6 +171,10 @@ SCALES.update({f"{name}-timbre-weighted": denoiser_variant(SCALES[name], decoder
 # ... and as long, with as much inpainting, at EDM's noise levels: which of the two changes moves target and voicing
 SCALES.update({f"{name}-long-timbre-weighted": longer_inpainting(SCALES[f"{name}-timbre-weighted"])
                for name in ("full-harmonic-known", "smoke-harmonic-known")})
+# ... and at a higher power of the timbre channels' decoder sensitivity (0.75: the strongest timbre channel about
+# 140x the median, against 27x at 0.5), on the high noise levels, as long as shipped
+SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-0.75": denoiser_variant(
+    SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"], decoder_weighting=0.75) for size in ("full", "smoke")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})

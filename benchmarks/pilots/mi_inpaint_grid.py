@@ -66,6 +66,13 @@ def main() -> None:
         grid(args, bundle, items, source, rendition, pinned)
 
 
+def rounded(value):
+    """Scores to three places, inside the per-instrument dictionaries too."""
+    if isinstance(value, dict):
+        return {key: rounded(v) for key, v in value.items()}
+    return round(value, 3) if isinstance(value, float) else value
+
+
 def grid(args, bundle: ModelBundle, items, source, rendition, pinned: int | None) -> None:
     """One line of scores per (cfg, k, clamp)."""
     for cfg in args.cfgs:
@@ -79,7 +86,7 @@ def grid(args, bundle: ModelBundle, items, source, rendition, pinned: int | None
                 scores = edit_scores(bundle, items, edited, source, rendition)
                 print(json.dumps({"space": args.space, "pinned": pinned, "k": k, "clamp": clamp, "cfg": cfg,
                                   "structure_cfg": structure_cfg, "first": args.first,
-                                  **{name: round(v, 3) if isinstance(v, float) else v for name, v in scores.items()},
+                                  **{name: rounded(v) for name, v in scores.items()},
                                   "seconds": round(time.perf_counter() - start, 1)}), flush=True)
 
 

@@ -116,5 +116,12 @@ def edit_scores(bundle: ModelBundle, items: EditItems, edited: Tensor, source_co
     source_contour = source_contour or pitch_contour(items.waves, SAMPLE_RATE)
     pitch = pitch_agreement(source_contour, pitch_contour(edited, SAMPLE_RATE), rendition_contour)
     return {"target_accuracy": float((predicted == items.targets).float().mean()),
+            "target_accuracy_by_instrument": accuracy_by_target(bundle.instruments, items.targets, predicted),
             "source_kept": float((predicted == items.sources).float().mean()),
             **{f"pitch_{k}": v for k, v in pitch.items()}, "items": int(items.waves.shape[0])}
+
+
+def accuracy_by_target(names, targets: Tensor, predicted: Tensor) -> dict[str, float]:
+    """Share of the items asking for each instrument that the judge hears as it (instruments never asked for left out)."""
+    return {name: float((predicted[targets == i] == i).float().mean())
+            for i, name in enumerate(names) if bool((targets == i).any())}

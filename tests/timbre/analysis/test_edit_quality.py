@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from timbre.analysis.edit_quality import EditItems, edit_scores, held_out_items, oracle_swap, run_edits
+from timbre.analysis.edit_quality import (EditItems, accuracy_by_target, edit_scores, held_out_items, oracle_swap,
+                                           run_edits)
 from timbre.corpus.dataset import stem_example
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import debug_bundle
@@ -64,3 +65,10 @@ def test_edits_keep_the_item_count_and_length_and_are_reproducible():
     assert torch.allclose(a, run_edits(bundle, items, spec, None, seed=1, batch=3), atol=1e-5)  # batching aside
     with pytest.raises(ValueError, match="has no audio classifier"):
         edit_scores(bundle, items, a)
+
+
+def test_accuracy_by_target_counts_each_asked_instrument_separately():
+    names = ("guitar", "piano", "violin")
+    targets = torch.tensor([0, 0, 0, 2, 2])
+    predicted = torch.tensor([0, 1, 0, 2, 0])
+    assert accuracy_by_target(names, targets, predicted) == pytest.approx({"guitar": 2 / 3, "violin": 0.5})
