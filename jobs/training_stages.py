@@ -175,6 +175,16 @@ SCALES.update({f"{name}-long-timbre-weighted": longer_inpainting(SCALES[f"{name}
 # 140x the median, against 27x at 0.5), on the high noise levels, as long as shipped
 SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-0.75": denoiser_variant(
     SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"], decoder_weighting=0.75) for size in ("full", "smoke")})
+# ... and conditioned on prompts only (no reference-recording audio embeddings), so that every item trains the
+# instrument's text condition that an edit asks with, at power 0.5 on the high noise levels, as long as shipped
+SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-text-only": denoiser_variant(
+    SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"], audio_condition_share=0.0) for size in ("full", "smoke")})
+# ... and twice as deep (8 blocks): room for the harmonic amplitudes' dependence on the pitch (a formant fixed in Hz
+# falls on another harmonic at every note), which the edits miss on the reed and brass targets
+SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-deep": replace(
+    SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"],
+    dit=replace(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"].dit, depth=8 if size == "full" else 2))
+    for size in ("full", "smoke")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})
