@@ -8,8 +8,9 @@
             target accuracy, chroma similarity to the source generation
   generation  conditional generations from each instrument's prompt, judged by the audio classifier
   tradeoff  every edit method swept over its strength on the same held-out melodies: target accuracy against
-            pitch kept, as a JSON table and a PNG of the curves; beside them three references, none sampled: the
-            rendition (the target instrument really playing the notes, the ceiling), the oracle swap (each source's
+            pitch kept, as a JSON table and a PNG of the curves; beside them four references, none sampled: the
+            rendition (the target instrument really playing the notes, the ceiling), its codec round trip (the
+            ceiling of any edit decoded by this codec), the oracle swap (each source's
             structure part with its rendition's timbre part: how much instrument the timbre part carries) and the
             donor swap (the timbre part from another melody on the target instrument: whether the structure part
             alone carries the pitch)"""
@@ -24,7 +25,7 @@ import torch
 
 from jobs.mi_plot import analyse_and_record
 from jobs.tradeoff_plot import plot_tradeoff
-from timbre.analysis.edit_quality import edit_scores, held_out_items, oracle_swap, run_edits
+from timbre.analysis.edit_quality import codec_round_trip, edit_scores, held_out_items, oracle_swap, run_edits
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.errors import ConfigError
 from timbre.metrics.pitch import pitch_contour
@@ -43,7 +44,7 @@ SWEEP = (
 )
 # references scored beside the sweep: (label, kind, space, k); an oracle swap takes its timbre part from the
 # rendition (same notes), a donor swap from another melody on the target instrument (so pitch must come from structure)
-REFERENCES = (("rendition", "rendition", None, None),
+REFERENCES = (("rendition", "rendition", None, None), ("codec round trip", "round-trip", None, None),
               *[(f"{kind} {space}", kind, space, k) for kind in ("oracle-swap", "donor-swap")
                 for space in ("raw", "basis") for k in (0.25, 0.5, 0.75)])
 DONORS = {"oracle-swap": "rendition", "donor-swap": "other-melody"}
@@ -205,9 +206,10 @@ def run_tradeoff(args) -> int:
 
     for label, kind, space, k in REFERENCES:
         if kind in wanted and (space is None or space in bundle.channel_spaces):
+            unsampled = {"rendition": lambda: items.renditions,
+                         "round-trip": lambda: codec_round_trip(bundle, items.renditions)}
             score(label, kind, space, {} if k is None else {"k": k},
-                  (lambda: items.renditions) if kind == "rendition"
-                  else (lambda: oracle_swap(bundle, items, space, k, donor=DONORS[kind])))
+                  unsampled.get(kind, lambda: oracle_swap(bundle, items, space, k, donor=DONORS[kind])))
     for label, method, space, params in (row for row in SWEEP if row[1] in wanted):
         spec = EditSpec.build(method, sampler, **params)
         score(label, method, space, params, lambda: run_edits(bundle, items, spec, space, args.seed))

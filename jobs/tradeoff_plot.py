@@ -10,6 +10,7 @@ PANELS = (("pitch_median_cents", "median pitch error on frames voiced in both (c
           ("pitch_voiced_kept", "share of the source's voiced frames still voiced"),
           ("pitch_voiced_kept_where_reference_voiced", "... among those the target instrument keeps voiced"))
 STYLES = {"rendition": {"marker": "*", "markersize": 14, "color": "black", "linestyle": "none"},
+          "round-trip": {"marker": "*", "markersize": 14, "color": "grey", "linestyle": "none"},
           "oracle-swap": {"marker": "o", "markerfacecolor": "none", "linestyle": "--"},
           "donor-swap": {"marker": "s", "markerfacecolor": "none", "linestyle": ":"}}  # references, not methods
 

@@ -75,10 +75,10 @@ def test_analyse_mi_rewrites_the_ranking_and_basis(smoke_bundle, tmp_path):
 def test_analyse_tradeoff_writes_a_row_per_setting(smoke_bundle, tmp_path):
     out = tmp_path / "t"
     assert main(["analyse", "tradeoff", "--model", str(smoke_bundle), "--out", str(out), "--items", "2",
-                 "--seconds", "0.5", "--steps", "2", "--methods", "pni,ddim-inversion,rendition,oracle-swap,donor-swap"]) == 0
+                 "--seconds", "0.5", "--steps", "2", "--methods", "pni,ddim-inversion,rendition,round-trip,oracle-swap,donor-swap"]) == 0
     rows = json.loads((out / "tradeoff.json").read_text())["rows"]
     swaps = [f"{kind} {space}" for kind in ("oracle-swap", "donor-swap") for space in ("raw", "basis") for _ in range(3)]
-    assert [r["label"] for r in rows] == ["rendition", *swaps, *["pni"] * 5, "ddim-inversion"]
+    assert [r["label"] for r in rows] == ["rendition", "codec round trip", *swaps, *["pni"] * 5, "ddim-inversion"]
     assert all(0 <= r["target_accuracy"] <= 1 and r["items"] == 2 for r in rows)
     kept = rows[0]["pitch_voiced_kept_where_reference_voiced"]  # the rendition is the reference itself
     assert kept == 1.0 or math.isnan(kept)

@@ -82,6 +82,13 @@ def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str 
 
 
 @torch.no_grad()
+def codec_round_trip(bundle: ModelBundle, waves: Tensor, batch: int = 16) -> Tensor:
+    """Waves (N, S) encoded and decoded by the bundle's codec, cut to their length: the renditions through it are
+    the ceiling of any edit that decodes through this codec."""
+    return torch.cat([bundle.codec.decode(bundle.codec.encode(chunk))[:, : waves.shape[1]] for chunk in waves.split(batch)])
+
+
+@torch.no_grad()
 def oracle_swap(bundle: ModelBundle, items: EditItems, space: str, k: float, batch: int = 16,
                 donor: str = "rendition") -> Tensor:
     """The edit MI-inpaint aims at, with no sampling: each source latent's structure part kept and its timbre part

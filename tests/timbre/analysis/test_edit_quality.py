@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from timbre.analysis.edit_quality import (EditItems, accuracy_by_target, edit_scores, held_out_items, oracle_swap,
-                                           run_edits)
+from timbre.analysis.edit_quality import (EditItems, accuracy_by_target, codec_round_trip, edit_scores, held_out_items,
+                                           oracle_swap, run_edits)
 from timbre.corpus.dataset import stem_example
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import debug_bundle
@@ -72,3 +72,13 @@ def test_accuracy_by_target_counts_each_asked_instrument_separately():
     targets = torch.tensor([0, 0, 0, 2, 2])
     predicted = torch.tensor([0, 1, 0, 2, 0])
     assert accuracy_by_target(names, targets, predicted) == pytest.approx({"guitar": 2 / 3, "violin": 0.5})
+
+
+def test_the_codec_round_trip_is_the_oracle_swap_of_every_channel():
+    bundle = debug_bundle()
+    g = torch.Generator().manual_seed(2)
+    waves, renditions = (0.1 * torch.randn(3, 1024, generator=g) for _ in range(2))
+    items = EditItems(waves, torch.tensor([0, 1, 2]), torch.tensor([1, 2, 0]), renditions)
+    trip = codec_round_trip(bundle, renditions, batch=2)
+    assert trip.shape == renditions.shape and not torch.allclose(trip, renditions, atol=1e-3)
+    assert torch.allclose(trip, oracle_swap(bundle, items, "raw", 1.0), atol=1e-5)
