@@ -4,8 +4,8 @@ harmonic amplitudes' mean profile or in their course (how they move from frame t
 MI-inpaint (raw channels, structure clamped) edits held-out melodies; for each cfg the decoded harmonic profile
 (harmonics 1-8, relative log amplitude, over the rendition's loud frames) is compared per target with the rendition's.
 Then, at the last cfg, the edit's harmonic amplitudes are crossed with the rendition's, whole, held static per item
-(their mean over the loud frames) or split into a static part and a course, rendered on the source's pitch with the
-edit's level and noise floor, and judged by the bundle's audio classifier per target; and the edit's level and
+or per note (their mean over the loud frames) or split into a static part and a course, rendered on the source's
+pitch with the edit's level and noise floor, and judged by the bundle's audio classifier per target; and the edit's level and
 amplitudes are smoothed over 80 ms, to ask whether frame-to-frame flicker is what the judge hears.
 Usage: python benchmarks/pilots/harmonic_course.py --model DIR [--items 120 --k 0.75 --cfgs 1,4
            --targets clarinet,oboe,trumpet]
@@ -77,11 +77,29 @@ def main() -> None:
                wave(hz, smoothed(level), smoothed(amplitudes), floor))
         judged("rendition amplitudes", wave(hz, level, ref_amplitudes, floor))
         judged("rendition amplitudes held static per item", wave(hz, level, static(ref_amplitudes), floor))
+        judged("rendition amplitudes held static per note", wave(hz, level, per_note(ref_amplitudes, hz, loud), floor))
         judged("edit amplitudes held static per item", wave(hz, level, static(amplitudes), floor))
         judged("edit's static part, rendition's course",
                wave(hz, level, static(amplitudes) + ref_amplitudes - static(ref_amplitudes), floor))
         judged("rendition's static part, edit's course",
                wave(hz, level, static(ref_amplitudes) + amplitudes - static(amplitudes), floor))
+
+
+def per_note(amplitudes, hz, loud):
+    """(B, K, N) amplitudes replaced in each note by their mean over its loud frames; a note is a run of frames
+    whose pitch stays within a quarter tone of the run's first frame (quiet frames and unmatched runs kept as they are)."""
+    out = amplitudes.clone()
+    semitones = 12 * torch.log2(hz.clamp_min(1.0))
+    for b in range(amplitudes.shape[0]):
+        start = 0
+        for n in range(1, hz.shape[1] + 1):
+            if n == hz.shape[1] or (semitones[b, n] - semitones[b, start]).abs() > 0.5:
+                weights = loud[b, 0, start:n]
+                if float(weights.sum()) > 0:
+                    mean = (amplitudes[b, :, start:n] * weights).sum(-1) / weights.sum()
+                    out[b, :, start:n] = torch.where(weights.bool(), mean[:, None], amplitudes[b, :, start:n])
+                start = n
+    return out
 
 
 def smoothed(x):
