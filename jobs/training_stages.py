@@ -171,20 +171,25 @@ SCALES.update({f"{name}-timbre-weighted": denoiser_variant(SCALES[name], decoder
 # ... and as long, with as much inpainting, at EDM's noise levels: which of the two changes moves target and voicing
 SCALES.update({f"{name}-long-timbre-weighted": longer_inpainting(SCALES[f"{name}-timbre-weighted"])
                for name in ("full-harmonic-known", "smoke-harmonic-known")})
-# ... and at a higher power of the timbre channels' decoder sensitivity (0.75: the strongest timbre channel about
-# 140x the median, against 27x at 0.5), on the high noise levels, as long as shipped
-SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-0.75": denoiser_variant(
-    SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"], decoder_weighting=0.75) for size in ("full", "smoke")})
-# ... and conditioned on prompts only (no reference-recording audio embeddings), so that every item trains the
-# instrument's text condition that an edit asks with, at power 0.5 on the high noise levels, as long as shipped
-SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-text-only": denoiser_variant(
-    SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"], audio_condition_share=0.0) for size in ("full", "smoke")})
-# ... and twice as deep (8 blocks): room for the harmonic amplitudes' dependence on the pitch (a formant fixed in Hz
-# falls on another harmonic at every note), which the edits miss on the reed and brass targets
-SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-deep": replace(
-    SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"],
-    dit=replace(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"].dit, depth=8 if size == "full" else 2))
-    for size in ("full", "smoke")})
+
+
+def high_noise_timbre_weighted_variants(size: str) -> dict[str, Scale]:
+    """Variants of the high-noise timbre-weighted harmonic run above (2,500 steps), one change each."""
+    name = f"{size}-harmonic-known-high-noise-timbre-weighted"
+    base = SCALES[name]
+    return {
+        # a higher power of the timbre channels' decoder sensitivity (0.75: the strongest about 140x the median, not 27x)
+        f"{name}-0.75": denoiser_variant(base, decoder_weighting=0.75),
+        # prompts only (no same-instrument audio embeddings): every item trains the prompt an edit asks with
+        f"{name}-text-only": denoiser_variant(base, audio_condition_share=0.0),
+        # twice as deep: room for each note's harmonic profile, which depends on its pitch (a resonance fixed in Hz
+        # falls on other harmonics at every note) and which the edits miss on the reed and brass targets
+        f"{name}-deep": replace(base, dit=replace(base.dit, depth=2 * base.dit.depth)),
+    }
+
+
+for _size in ("full", "smoke"):
+    SCALES.update(high_noise_timbre_weighted_variants(_size))
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})

@@ -5,8 +5,8 @@ MI-inpaint (raw channels, structure clamped) edits held-out melodies; for each c
 (harmonics 1-8, relative log amplitude, over the rendition's loud frames) is compared per target with the rendition's.
 Then, at the last cfg, the edit's harmonic amplitudes are crossed with the rendition's, whole, held static per item
 or per note (their mean over the loud frames) or split into a static part and a course, rendered on the source's
-pitch with the edit's level and noise floor, and judged by the bundle's audio classifier per target; and the edit's level and
-amplitudes are smoothed over 80 ms, to ask whether frame-to-frame flicker is what the judge hears.
+pitch with the edit's level and noise floor, and judged by the bundle's audio classifier per target; and the edit's
+level and amplitudes are smoothed over 80 ms, to ask whether frame-to-frame flicker is what the judge hears.
 Usage: python benchmarks/pilots/harmonic_course.py --model DIR [--items 120 --k 0.75 --cfgs 1,4
            --targets clarinet,oboe,trumpet]
 """
@@ -48,7 +48,8 @@ def main() -> None:
     def wave(hz, level, amplitudes, floor):
         c = codec.config
         magnitude = codec.log_magnitude_of(hz, level, amplitudes, floor).exp()
-        return torch.cat([griffin_lim(m, c.n_fft, c.stft_hop, length, c.griffin_lim_iters) for m in magnitude.split(16)])
+        return torch.cat([griffin_lim(m, c.n_fft, c.stft_hop, length, c.griffin_lim_iters)
+                          for m in magnitude.split(16)])
 
     def judged(row: str, audio) -> None:
         predicted = bundle.audio_classifier(audio).argmax(-1)
@@ -66,7 +67,8 @@ def main() -> None:
             _, ref_level, ref_amplitudes, _ = codec.rendered_frames(rendition[..., : edited.shape[-1]])
             loud = (ref_level > ref_level.amax(1, keepdim=True) - LOUD_NATS)[:, None].float()
             print(json.dumps({"cfg": cfg, **profile_rows(names, items.targets, amplitudes, ref_amplitudes, loud),
-                              "mean_abs_frame_step": {"edit": step_size(amplitudes), "rendition": step_size(ref_amplitudes)}}),
+                              "mean_abs_frame_step": {"edit": step_size(amplitudes),
+                                                      "rendition": step_size(ref_amplitudes)}}),
                   flush=True)
 
         def static(a):
@@ -87,7 +89,7 @@ def main() -> None:
 
 def per_note(amplitudes, hz, loud):
     """(B, K, N) amplitudes replaced in each note by their mean over its loud frames; a note is a run of frames
-    whose pitch stays within a quarter tone of the run's first frame (quiet frames and unmatched runs kept as they are)."""
+    whose pitch stays within a quarter tone of the run's first frame (quiet frames kept as they are)."""
     out = amplitudes.clone()
     semitones = 12 * torch.log2(hz.clamp_min(1.0))
     for b in range(amplitudes.shape[0]):

@@ -75,7 +75,8 @@ def test_analyse_mi_rewrites_the_ranking_and_basis(smoke_bundle, tmp_path):
 def test_analyse_tradeoff_writes_a_row_per_setting(smoke_bundle, tmp_path):
     out = tmp_path / "t"
     assert main(["analyse", "tradeoff", "--model", str(smoke_bundle), "--out", str(out), "--items", "2",
-                 "--seconds", "0.5", "--steps", "2", "--methods", "pni,ddim-inversion,rendition,round-trip,oracle-swap,donor-swap"]) == 0
+                 "--seconds", "0.5", "--steps", "2",
+                 "--methods", "pni,ddim-inversion,rendition,round-trip,oracle-swap,donor-swap"]) == 0
     rows = json.loads((out / "tradeoff.json").read_text())["rows"]
     swaps = [f"{kind} {space}" for kind in ("oracle-swap", "donor-swap") for space in ("raw", "basis") for _ in range(3)]
     assert [r["label"] for r in rows] == ["rendition", "codec round trip", *swaps, *["pni"] * 5, "ddim-inversion"]
@@ -227,3 +228,21 @@ def test_the_spectral_scale_trains_through_its_own_codec_and_leaves_it_untouched
     assert record["config"]["spectral_weight"] == 5.0 and record["config"]["decoder_weighting"] == 0.5
     assert (out / "codec.safetensors").read_bytes() == codec_before
     assert load_bundle(out).denoiser is not None
+
+
+@pytest.mark.parametrize("size", ["full", "smoke"])
+def test_each_high_noise_timbre_weighted_variant_changes_one_setting_of_its_base(size):
+    from dataclasses import asdict
+
+    from jobs.training_stages import SCALES, high_noise_timbre_weighted_variants
+    base = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"])
+    changed = {}
+    for name, scale in high_noise_timbre_weighted_variants(size).items():
+        variant = asdict(scale)
+        changed[name.rsplit("-weighted-", 1)[1]] = {(part, key): value[key] for part, value in variant.items()
+                                                    if isinstance(value, dict)
+                                                    for key in value if value[key] != base[part][key]}
+    assert changed == {"0.75": {("denoiser_training", "decoder_weighting"): 0.75},
+                       "text-only": {("denoiser_training", "audio_condition_share"): 0.0},
+                       "deep": {("dit", "depth"): 2 * base["dit"]["depth"]}}
+    assert base["denoiser_training"]["weight_structure"] is False and base["denoiser_training"]["p_mean"] == 0.0

@@ -85,7 +85,8 @@ def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str 
 def codec_round_trip(bundle: ModelBundle, waves: Tensor, batch: int = 16) -> Tensor:
     """Waves (N, S) encoded and decoded by the bundle's codec, cut to their length: the renditions through it are
     the ceiling of any edit that decodes through this codec."""
-    return torch.cat([bundle.codec.decode(bundle.codec.encode(chunk))[:, : waves.shape[1]] for chunk in waves.split(batch)])
+    codec = bundle.codec
+    return torch.cat([codec.decode(codec.encode(chunk))[:, : waves.shape[1]] for chunk in waves.split(batch)])
 
 
 @torch.no_grad()
