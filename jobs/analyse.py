@@ -204,10 +204,9 @@ def run_tradeoff(args) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
 
+    unsampled = {"rendition": lambda: items.renditions, "round-trip": lambda: codec_round_trip(bundle, items.renditions)}
     for label, kind, space, k in REFERENCES:
         if kind in wanted and (space is None or space in bundle.channel_spaces):
-            unsampled = {"rendition": lambda: items.renditions,
-                         "round-trip": lambda: codec_round_trip(bundle, items.renditions)}
             score(label, kind, space, {} if k is None else {"k": k},
                   unsampled.get(kind, lambda: oracle_swap(bundle, items, space, k, donor=DONORS[kind])))
     for label, method, space, params in (row for row in SWEEP if row[1] in wanted):

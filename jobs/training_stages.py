@@ -188,8 +188,8 @@ def high_noise_timbre_weighted_variants(size: str) -> dict[str, Scale]:
     }
 
 
-for _size in ("full", "smoke"):
-    SCALES.update(high_noise_timbre_weighted_variants(_size))
+SCALES.update({name: scale for size in ("full", "smoke")
+               for name, scale in high_noise_timbre_weighted_variants(size).items()})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})

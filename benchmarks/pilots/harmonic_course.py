@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from timbre.analysis.edit_quality import accuracy_by_target, edit_latents, held_out_items
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import load_bundle
-from timbre.models.codec import griffin_lim
 
 PROFILE_HARMONICS = 8
 LOUD_NATS = 3.0  # a frame is loud within this many nats of its rendition's loudest frame
@@ -46,10 +45,8 @@ def main() -> None:
     length = items.waves.shape[1]
 
     def wave(hz, level, amplitudes, floor):
-        c = codec.config
         magnitude = codec.log_magnitude_of(hz, level, amplitudes, floor).exp()
-        return torch.cat([griffin_lim(m, c.n_fft, c.stft_hop, length, c.griffin_lim_iters)
-                          for m in magnitude.split(16)])
+        return torch.cat([codec.waveform(m, length) for m in magnitude.split(16)])
 
     def judged(row: str, audio) -> None:
         predicted = bundle.audio_classifier(audio).argmax(-1)
@@ -71,20 +68,24 @@ def main() -> None:
                                                       "rendition": step_size(ref_amplitudes)}}),
                   flush=True)
 
-        def static(a):
-            return ((a * loud).sum(-1, keepdim=True) / loud.sum(-1, keepdim=True).clamp_min(1)).expand_as(a)
+        crossings(judged, wave, cfgs[-1], hz, level, amplitudes, floor, ref_amplitudes, loud)
 
-        judged(f"edit (cfg {cfgs[-1]})", wave(hz, level, amplitudes, floor))
-        judged(f"edit, level and amplitudes averaged over {SMOOTH_FRAMES} frames",
-               wave(hz, smoothed(level), smoothed(amplitudes), floor))
-        judged("rendition amplitudes", wave(hz, level, ref_amplitudes, floor))
-        judged("rendition amplitudes held static per item", wave(hz, level, static(ref_amplitudes), floor))
-        judged("rendition amplitudes held static per note", wave(hz, level, per_note(ref_amplitudes, hz, loud), floor))
-        judged("edit amplitudes held static per item", wave(hz, level, static(amplitudes), floor))
-        judged("edit's static part, rendition's course",
-               wave(hz, level, static(amplitudes) + ref_amplitudes - static(ref_amplitudes), floor))
-        judged("rendition's static part, edit's course",
-               wave(hz, level, static(ref_amplitudes) + amplitudes - static(amplitudes), floor))
+
+def crossings(judged, wave, cfg, hz, level, amplitudes, floor, ref_amplitudes, loud) -> None:
+    """The last cfg's edit judged with its harmonic amplitudes smoothed, or crossed with the rendition's."""
+    def static(a):
+        return ((a * loud).sum(-1, keepdim=True) / loud.sum(-1, keepdim=True).clamp_min(1)).expand_as(a)
+
+    edit_static, ref_static = static(amplitudes), static(ref_amplitudes)
+    judged(f"edit (cfg {cfg})", wave(hz, level, amplitudes, floor))
+    judged(f"edit, level and amplitudes averaged over {SMOOTH_FRAMES} frames",
+           wave(hz, smoothed(level), smoothed(amplitudes), floor))
+    judged("rendition amplitudes", wave(hz, level, ref_amplitudes, floor))
+    judged("rendition amplitudes held static per item", wave(hz, level, ref_static, floor))
+    judged("rendition amplitudes held static per note", wave(hz, level, per_note(ref_amplitudes, hz, loud), floor))
+    judged("edit amplitudes held static per item", wave(hz, level, edit_static, floor))
+    judged("edit's static part, rendition's course", wave(hz, level, edit_static + ref_amplitudes - ref_static, floor))
+    judged("rendition's static part, edit's course", wave(hz, level, ref_static + amplitudes - edit_static, floor))
 
 
 def per_note(amplitudes, hz, loud):

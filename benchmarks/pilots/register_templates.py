@@ -13,7 +13,6 @@ import torch
 from timbre.analysis.edit_quality import held_out_items
 from timbre.corpus.dataset import stem_example
 from timbre.models.bundle import load_bundle
-from timbre.models.codec import griffin_lim
 from timbre.models.pitch_register import fit_register_values, register_weights
 
 
@@ -48,7 +47,7 @@ def main() -> None:
 
         def heard(level, amplitudes, floor, wanted) -> float:
             magnitude = codec.log_magnitude_of(frames.hz, level, amplitudes, floor).exp()
-            wave = griffin_lim(magnitude, c.n_fft, c.stft_hop, length, c.griffin_lim_iters)
+            wave = codec.waveform(magnitude, length)
             return float((bundle.audio_classifier(wave).argmax(-1) == wanted).float().mean())
 
         row = {"items": args.items, "stems": args.stems, "knots": args.knots,

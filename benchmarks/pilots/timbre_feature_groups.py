@@ -14,7 +14,6 @@ import torch
 from timbre.analysis.edit_quality import EditItems, held_out_items
 from timbre.edits import SamplerConfig
 from timbre.models.bundle import load_bundle
-from timbre.models.codec import griffin_lim
 
 from split_edit import split_edit_latents  # beside this script
 
@@ -38,9 +37,7 @@ def main() -> None:
     reference = held.waves if own else held.renditions
 
     def wave(hz, level, amplitudes, floor):
-        c = codec.config
-        magnitude = codec.log_magnitude_of(hz, level, amplitudes, floor).exp()
-        return griffin_lim(magnitude, c.n_fft, c.stft_hop, items.waves.shape[1], c.griffin_lim_iters)
+        return codec.waveform(codec.log_magnitude_of(hz, level, amplitudes, floor).exp(), items.waves.shape[1])
 
     def heard(audio) -> float:
         return float((bundle.audio_classifier(audio).argmax(-1) == items.targets).float().mean())

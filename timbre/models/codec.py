@@ -113,10 +113,14 @@ class SpectralFrames(nn.Module):
     def encode(self, wave: Tensor) -> Tensor:
         return self.encode_log_magnitude(self.log_magnitude(wave))
 
-    def decode(self, latents: Tensor) -> Tensor:
+    def waveform(self, magnitude: Tensor, length: int) -> Tensor:
+        """Magnitude frames (B, bins, N) -> waves (B, length) by the codec's own Griffin-Lim."""
         c = self.config
+        return griffin_lim(magnitude, c.n_fft, c.stft_hop, length, c.griffin_lim_iters)
+
+    def decode(self, latents: Tensor) -> Tensor:
         magnitude = self.decode_log_magnitude(latents).float().clamp(max=10.0).exp()
-        return griffin_lim(magnitude, c.n_fft, c.stft_hop, latents.shape[-1] * self.hop_length, c.griffin_lim_iters)
+        return self.waveform(magnitude, latents.shape[-1] * self.hop_length)
 
 
 class SpectralCodec(SpectralFrames):

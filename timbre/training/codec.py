@@ -10,7 +10,7 @@ from torch import nn
 from timbre.corpus.dataset import SAMPLE_RATE, stem_example
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
 from timbre.metrics.spectral import multi_resolution_spectral_distance
-from timbre.models.codec import SpectralCodec, SpectralCodecConfig, griffin_lim
+from timbre.models.codec import SpectralCodec, SpectralCodecConfig
 from timbre.training.loop import Progress, fit, seeded
 from timbre.training.pool import Pool, random_crops
 
@@ -107,9 +107,7 @@ def evaluate_codec(codec: SpectralCodec, corpus_seed: int, stems: int = 30, spli
     examples = [stem_example(corpus_seed, split, i) for i in range(stems)]
     waves = torch.from_numpy(np.stack([e.audio for e in examples]))
     rebuilt = codec.decode(codec.encode(waves))[:, : waves.shape[1]]
-    c = codec.config
-    magnitude = codec.log_magnitude(waves).exp()
-    ceiling = griffin_lim(magnitude, c.n_fft, c.stft_hop, waves.shape[1], c.griffin_lim_iters)
+    ceiling = codec.waveform(codec.log_magnitude(waves).exp(), waves.shape[1])
     mono = [i for i, e in enumerate(examples) if e.voices == 1]
     pitch = pitch_agreement(pitch_contour(waves[mono], SAMPLE_RATE), pitch_contour(rebuilt[mono], SAMPLE_RATE))
     return {"stems": stems, "spectral_distance": float(multi_resolution_spectral_distance(waves, rebuilt).mean()),
