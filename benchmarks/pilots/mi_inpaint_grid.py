@@ -9,10 +9,13 @@ is confirmed on another (--first skips that many held-out melodies) before it is
 --pinned N refits the timbre basis with the codec's first N raw channels kept whole as structure directions (the
 spectral codec's channel 0 is the frame's overall level, which its decoder weighs 1,900 times the median channel):
 the edits then keep the source's level course, which the voicing pilot found them losing.
+--decode-ceiling HZ decodes a harmonic codec's edits with no harmonic rendered above HZ (the encoding unchanged): it
+asks what the harmonics a bundle's DiT puts in the band above the corpus's partial ceiling cost the edits.
 Usage: python benchmarks/pilots/mi_inpaint_grid.py [--space basis] [--ks 0.5 0.625 0.75] [--clamps 0.625 0.75 0.875]
-       [--cfgs 4] [--items 40] [--first 0] [--pinned 0 1 4]
+       [--cfgs 4] [--items 40] [--first 0] [--pinned 0 1 4] [--decode-ceiling 7200]
 """
 import argparse
+import copy
 import dataclasses
 import itertools
 import json
@@ -21,7 +24,7 @@ import time
 import torch
 
 from timbre.analysis.channels import analyse_channels
-from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
+from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items, run_edits
 from timbre.analysis.frames import note_frames
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.metrics.pitch import pitch_contour
@@ -52,6 +55,7 @@ def main() -> None:
                    help="guidance on the structure part (default: the cfg, as on the timbre part)")
     p.add_argument("--pinned", type=int, nargs="+", default=[None],
                    help="refit the basis with the first N raw channels pinned as structure (default: the shipped basis)")
+    p.add_argument("--decode-ceiling", type=float, default=0.0, help="harmonic codecs: no harmonic decoded above (Hz)")
     args = p.parse_args()
     shipped = load_bundle(args.model)
     every = held_out_items(0, args.first + args.items, args.seconds, len(shipped.instruments))
@@ -82,12 +86,22 @@ def grid(args, bundle: ModelBundle, items, source, rendition, pinned: int | None
                 spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg), k=k, clamp=clamp,
                                       structure_cfg=structure_cfg)
                 with torch.no_grad():
-                    edited = run_edits(bundle, items, spec, args.space, args.seed)
+                    edited = run_edits(bundle, items, spec, args.space, args.seed) if not args.decode_ceiling else \
+                        decoded_below(bundle, edit_latents(bundle, items, spec, args.space, args.seed),
+                                      args.decode_ceiling, items.waves.shape[1])
                 scores = edit_scores(bundle, items, edited, source, rendition)
                 print(json.dumps({"space": args.space, "pinned": pinned, "k": k, "clamp": clamp, "cfg": cfg,
+                                  **({"decode_ceiling": args.decode_ceiling} if args.decode_ceiling else {}),
                                   "structure_cfg": structure_cfg, "first": args.first,
                                   **{name: rounded(v) for name, v in scores.items()},
                                   "seconds": round(time.perf_counter() - start, 1)}), flush=True)
+
+
+def decoded_below(bundle: ModelBundle, latents, ceiling_hz: float, length: int):
+    """Latents decoded by a copy of the bundle's harmonic codec that renders no harmonic above ceiling_hz."""
+    codec = copy.deepcopy(bundle.codec)
+    codec.config = dataclasses.replace(codec.config, harmonic_ceiling_hz=ceiling_hz)
+    return torch.cat([codec.decode(chunk)[:, :length] for chunk in latents.split(16)])
 
 
 if __name__ == "__main__":

@@ -244,5 +244,6 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_of_its_base
                                                     for key in value if value[key] != base[part][key]}
     assert changed == {"0.75": {("denoiser_training", "decoder_weighting"): 0.75},
                        "text-only": {("denoiser_training", "audio_condition_share"): 0.0},
-                       "deep": {("dit", "depth"): 2 * base["dit"]["depth"]}}
+                       "deep": {("dit", "depth"): 2 * base["dit"]["depth"]},
+                       "ceiling": {("codec", "harmonic_ceiling_hz"): 7200.0}}
     assert base["denoiser_training"]["weight_structure"] is False and base["denoiser_training"]["p_mean"] == 0.0

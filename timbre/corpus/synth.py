@@ -5,6 +5,7 @@ from timbre.corpus.instruments import Instrument, Range
 
 SAMPLE_RATE = 16000  # the corpus rate: mono, 16 kHz, float32
 MAX_PARTIALS = 60
+PARTIAL_CEILING = 0.45  # partials at or above this fraction of the sample rate are not synthesised (noise only there)
 DRAWBAR_HARMONICS = (1, 2, 3, 4, 6, 8)
 
 
@@ -38,7 +39,7 @@ def _partials(inst: Instrument, f0: float, velocity: float, rng, sample_rate: in
     for centre_range, gain_db in inst.formants:
         octaves = np.log2(freqs / _draw(rng, centre_range))
         amps = amps * 10 ** (gain_db / 20 * np.exp(-0.5 * (octaves / 0.5) ** 2))
-    audible = freqs < 0.45 * sample_rate
+    audible = freqs < PARTIAL_CEILING * sample_rate
     return ratios[audible], amps[audible]
 
 

@@ -20,7 +20,7 @@ from timbre.pitch_tracking import track_pitch
 
 REFERENCE_HZ = 261.63  # middle C: pitch is stored as octaves above it
 STRUCTURE_FEATURES = ("pitch", "onset", "periodicity")  # per STFT frame, in this order
-ABSENT_HARMONIC = -9.0  # relative log amplitude stored for harmonics above Nyquist (about -78 dB), never rendered
+ABSENT_HARMONIC = -9.0  # relative log amplitude stored for harmonics above the ceiling (about -78 dB), never rendered
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class HarmonicCodecConfig:
     latent_std: float = 0.5  # every channel is scaled to this std on the training frames (EDM's sigma_data)
     register_knots: int = 0  # > 1: the timbre features' mean at each pitch, piecewise linear over this many knots
     # spaced evenly in log pitch from low_hz to high_hz, is taken out before the timbre channels and put back after
+    harmonic_ceiling_hz: float = 0.0  # > 0: harmonics above it are neither read nor rendered (the noise floor covers
+    # that band), so no harmonic number is left to hold a reading of the band's noise; 0: up to 2 bins below Nyquist
 
     @property
     def structure_channels(self) -> int:
@@ -105,6 +107,13 @@ class HarmonicCodec(SpectralFrames):
     def bin_hz(self) -> float:
         return self.sample_rate / self.config.n_fft
 
+    def audible(self, position: Tensor) -> Tensor:
+        """Fractional harmonic bins -> whether each is read and rendered: below the ceiling and 2 bins below Nyquist."""
+        limit = self.bins - 2
+        if self.config.harmonic_ceiling_hz > 0:
+            limit = min(limit, self.config.harmonic_ceiling_hz / self.bin_hz)
+        return position < limit
+
     def harmonic_positions(self, hz: Tensor) -> Tensor:
         """(B, N) f0 -> (B, K, N) fractional bins of harmonics 1..K."""
         k = torch.arange(1, self.config.harmonics + 1, device=hz.device, dtype=hz.dtype)
@@ -122,7 +131,7 @@ class HarmonicCodec(SpectralFrames):
         peak = torch.stack([magnitude.gather(1, (nearest + s).clamp(0, self.bins - 1)) for s in (-1, 0, 1)]).amax(0)
         amplitude = peak / hann_lobe(nearest - position).clamp_min(0.5)  # the lobe's peak, not its nearest sample
         relative = amplitude.clamp_min(LOG_FLOOR).log() - level[:, None]
-        relative = torch.where(position < self.bins - 2, relative, torch.full_like(relative, ABSENT_HARMONIC))
+        relative = torch.where(self.audible(position), relative, torch.full_like(relative, ABSENT_HARMONIC))
         low = -F.max_pool1d(-magnitude.transpose(1, 2), c.floor_window, 1, c.floor_window // 2)
         floor = cepstral_coefficients(low.clamp_min(LOG_FLOOR).log(), c.floor_lifter).transpose(1, 2)
         floor = torch.cat([floor[:, :1] - level[:, None], floor[:, 1:]], dim=1)  # c0 (the mean log) relative to the level
@@ -130,10 +139,10 @@ class HarmonicCodec(SpectralFrames):
 
     def render(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor) -> Tensor:
         """Per-frame f0 and level (B, N), relative harmonic log amplitudes (B, K, N) and noise-floor cepstrum
-        (B, L + 1, N) -> magnitude frames (B, bins, N): Hann main lobes at k * f0 below Nyquist over the floor."""
+        (B, L + 1, N) -> magnitude frames (B, bins, N): Hann main lobes at the audible k * f0 over the floor."""
         position = self.harmonic_positions(hz)
         start = position.floor().long() - 1
-        weight = (amplitudes + level[:, None]).clamp(max=10.0).exp() * (position < self.bins - 2)
+        weight = (amplitudes + level[:, None]).clamp(max=10.0).exp() * self.audible(position)
         spectrum = envelope_from_coefficients(floor.transpose(1, 2), self.bins).transpose(1, 2) + level[:, None]
         spectrum = spectrum.clamp(max=10.0).exp()
         for shift in range(4):  # the main lobe spans 4 bins around each harmonic

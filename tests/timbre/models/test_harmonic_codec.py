@@ -6,7 +6,7 @@ import torch
 
 from timbre.analysis.structure_leak import pitch_r2_from_timbre
 from timbre.models.checkpoint import load_component, save_component
-from timbre.models.harmonic_codec import HarmonicCodec, HarmonicCodecConfig, hann_lobe
+from timbre.models.harmonic_codec import ABSENT_HARMONIC, HarmonicCodec, HarmonicCodecConfig, hann_lobe
 from timbre.pitch_tracking import track_pitch
 from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
 from timbre.training.pool import Pool
@@ -151,3 +151,20 @@ def test_a_register_mean_takes_the_pitch_out_of_the_timbre_channels():
     assert _pitch_r2(register, unseen) < 0.6
     with pytest.raises(ValueError, match="register_knots"):
         HarmonicCodec(replace(TINY, register_knots=1))
+
+
+def test_a_harmonic_ceiling_leaves_the_band_above_it_to_the_noise_floor():
+    plain, capped = HarmonicCodec(TINY), HarmonicCodec(replace(TINY, harmonic_ceiling_hz=2000.0))
+    f0 = 311.1  # harmonics 1-6 below 2 kHz, 7-12 above
+    logmag = plain.log_magnitude(_tone(f0, BRIGHT)[None])
+    read, kept = capped.analyse(logmag), plain.analyse(logmag)
+    assert (read.amplitudes[0, 6:] == ABSENT_HARMONIC).all()
+    assert (kept.amplitudes[0, 6:, 4:-4] > ABSENT_HARMONIC + 2).all()  # without the ceiling they are read
+    assert torch.equal(read.amplitudes[:, :6], kept.amplitudes[:, :6]) and torch.equal(read.floor, kept.floor)
+    loud = torch.zeros_like(read.amplitudes)  # every harmonic asked as loud as the level
+    above = (torch.arange(capped.bins) * capped.bin_hz > 2000.0 + 2 * capped.bin_hz)
+    rendered = capped.render(read.hz, read.level, loud, read.floor)
+    floor_only = capped.render(read.hz, read.level, torch.full_like(loud, -30.0), read.floor)
+    assert torch.allclose(rendered[:, above], floor_only[:, above])
+    assert (rendered[:, ~above] > floor_only[:, ~above] * 2).any()
+    assert not torch.allclose(plain.render(read.hz, read.level, loud, read.floor)[:, above], floor_only[:, above])
