@@ -195,6 +195,10 @@ def high_noise_timbre_weighted_variants(size: str) -> dict[str, Scale]:
 
 SCALES.update({name: scale for size in ("full", "smoke")
                for name, scale in high_noise_timbre_weighted_variants(size).items()})
+# ... and the harmonic ceiling with twice the depth (depth lifted the generation check; the ceiling the edits)
+SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep": replace(
+    SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling"],
+    dit=SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-deep"].dit) for size in ("full", "smoke")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})

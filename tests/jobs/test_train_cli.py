@@ -231,7 +231,7 @@ def test_the_spectral_scale_trains_through_its_own_codec_and_leaves_it_untouched
 
 
 @pytest.mark.parametrize("size", ["full", "smoke"])
-def test_each_high_noise_timbre_weighted_variant_changes_one_setting_of_its_base(size):
+def test_each_high_noise_timbre_weighted_variant_changes_one_setting_and_ceiling_deep_two(size):
     from dataclasses import asdict
 
     from jobs.training_stages import SCALES, high_noise_timbre_weighted_variants
@@ -247,3 +247,6 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_of_its_base
                        "deep": {("dit", "depth"): 2 * base["dit"]["depth"]},
                        "ceiling": {("codec", "harmonic_ceiling_hz"): 7200.0}}
     assert base["denoiser_training"]["weight_structure"] is False and base["denoiser_training"]["p_mean"] == 0.0
+    both = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep"])
+    assert {(part, key) for part, value in both.items() if isinstance(value, dict)
+            for key in value if value[key] != base[part][key]} == {("codec", "harmonic_ceiling_hz"), ("dit", "depth")}
