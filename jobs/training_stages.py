@@ -184,7 +184,7 @@ def high_noise_timbre_weighted_variants(size: str) -> dict[str, Scale]:
         # prompts only (no same-instrument audio embeddings): every item trains the prompt an edit asks with
         f"{name}-text-only": denoiser_variant(base, audio_condition_share=0.0),
         # twice as deep: room for each note's harmonic profile, which seemed to depend on its pitch (benchmarks/pilots/
-        # harmonic_envelope.py later traced that to the band edge below)
+        # harmonic_hold.py later traced that to the band edge below)
         f"{name}-deep": replace(base, dit=replace(base.dit, depth=2 * base.dit.depth)),
         # harmonics read and rendered only below the corpus's partial ceiling (7.2 kHz): above it the codec read the
         # noise floor into whichever harmonic numbers a note's pitch put there, a pitch-dependent profile that the

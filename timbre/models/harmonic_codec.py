@@ -95,6 +95,9 @@ class HarmonicCodec(SpectralFrames):
         self.dec_linear = nn.Conv1d(c.timbre_channels, c.timbre_features * c.stride, 1)
         if c.register_knots == 1:
             raise ValueError("register_knots must be 0 (no register mean) or at least 2")
+        if c.harmonic_ceiling_hz < 0:
+            raise ValueError(f"harmonic_ceiling_hz must be 0 (up to Nyquist) or a frequency in Hz, "
+                             f"got {c.harmonic_ceiling_hz}")
         if c.register_knots:
             self.register_buffer("register_mean", torch.zeros(c.timbre_features, c.register_knots))
 

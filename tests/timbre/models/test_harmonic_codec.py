@@ -168,3 +168,5 @@ def test_a_harmonic_ceiling_leaves_the_band_above_it_to_the_noise_floor():
     assert torch.allclose(rendered[:, above], floor_only[:, above])
     assert (rendered[:, ~above] > floor_only[:, ~above] * 2).any()
     assert not torch.allclose(plain.render(read.hz, read.level, loud, read.floor)[:, above], floor_only[:, above])
+    with pytest.raises(ValueError, match="harmonic_ceiling_hz"):
+        HarmonicCodec(replace(TINY, harmonic_ceiling_hz=-1.0))
