@@ -32,8 +32,10 @@ def median_pairwise_distance(x: np.ndarray, block: int = 1024, bins: int = 4096)
     count = len(x) * (len(x) - 1) // 2
     if count == 0:
         raise ValueError("a median pairwise distance needs at least 2 embeddings")
-    top = 2 * float(np.sqrt(((x - x.mean(0)) ** 2).sum(1)).max())  # no pair is farther apart (triangle inequality)
+    x = x - x.mean(0)  # distances do not move; centred, their rounding scales with the spread, not the offset
+    top = 2 * float(np.sqrt((x**2).sum(1)).max())  # no pair is farther apart (triangle inequality)
     edges = np.linspace(0, top * (1 + 1e-12) + 1e-300, bins + 1)
+    edges[-1] = np.inf  # a distance rounded past the bound still counts
     hist = sum(np.histogram(d, edges)[0] for d in _pair_distances(x, block))
     below = np.concatenate([[0], np.cumsum(hist)])
     ranks = sorted({(count - 1) // 2, count // 2})

@@ -42,3 +42,12 @@ def test_kad_is_unbiased_for_one_distribution_and_grows_with_a_shift():
 def test_too_few_embeddings_are_refused():
     with pytest.raises(ValueError, match="at least 2"):
         kad(np.zeros((1, 3)), np.zeros((5, 3)))
+
+
+def test_the_median_distance_counts_every_pair_when_the_points_sit_far_from_the_origin_or_on_top_of_each_other():
+    rng = np.random.default_rng(3)
+    spread = rng.normal(size=(60, 8)) * 1e-3
+    assert median_pairwise_distance(1000 + spread, block=16, bins=64) == pytest.approx(
+        float(np.median(pdist(spread))), rel=1e-6)
+    same = np.full((40, 8), 7.0)
+    assert median_pairwise_distance(same, block=16, bins=64) == 0.0
