@@ -44,8 +44,8 @@ def main() -> None:
     items = dataclasses.replace(every, **{f.name: getattr(every, f.name)[keep] for f in dataclasses.fields(every)})
     length = items.waves.shape[1]
 
-    def wave(hz, level, amplitudes, floor):
-        magnitude = codec.log_magnitude_of(hz, level, amplitudes, floor).exp()
+    def wave(hz, level, amplitudes, floor, stretch=None):
+        magnitude = codec.log_magnitude_of(hz, level, amplitudes, floor, stretch).exp()
         return torch.cat([codec.waveform(m, length) for m in magnitude.split(16)])
 
     def judged(row: str, audio) -> None:
@@ -60,19 +60,21 @@ def main() -> None:
         for cfg in cfgs:
             spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg), k=args.k, clamp=1.0)
             edited = edit_latents(bundle, items, spec, "raw", args.seed)
-            hz, level, amplitudes, floor = codec.rendered_frames(edited)
-            _, ref_level, ref_amplitudes, _ = codec.rendered_frames(rendition[..., : edited.shape[-1]])
+            hz, level, amplitudes, floor, stretch = codec.rendered_frames(edited)
+            _, ref_level, ref_amplitudes, *_ = codec.rendered_frames(rendition[..., : edited.shape[-1]])
             loud = (ref_level > ref_level.amax(1, keepdim=True) - LOUD_NATS)[:, None].float()
             print(json.dumps({"cfg": cfg, **profile_rows(names, items.targets, amplitudes, ref_amplitudes, loud),
                               "mean_abs_frame_step": {"edit": step_size(amplitudes),
                                                       "rendition": step_size(ref_amplitudes)}}),
                   flush=True)
 
-        crossings(judged, wave, cfgs[-1], hz, level, amplitudes, floor, ref_amplitudes, loud)
+        crossings(judged, lambda *frames: wave(*frames, stretch), cfgs[-1], hz, level, amplitudes, floor,
+                  ref_amplitudes, loud)
 
 
 def crossings(judged, wave, cfg, hz, level, amplitudes, floor, ref_amplitudes, loud) -> None:
-    """The last cfg's edit judged with its harmonic amplitudes smoothed, or crossed with the rendition's."""
+    """The last cfg's edit judged with its harmonic amplitudes smoothed, or crossed with the rendition's (rendered
+    at the edit's stiffness, for a codec that reads one)."""
     def static(a):
         return ((a * loud).sum(-1, keepdim=True) / loud.sum(-1, keepdim=True).clamp_min(1)).expand_as(a)
 

@@ -36,8 +36,9 @@ def main() -> None:
     items = EditItems(held.waves, held.sources, held.sources) if own else held
     reference = held.waves if own else held.renditions
 
-    def wave(hz, level, amplitudes, floor):
-        return codec.waveform(codec.log_magnitude_of(hz, level, amplitudes, floor).exp(), items.waves.shape[1])
+    def wave(hz, level, amplitudes, floor, stretch=None):
+        return codec.waveform(codec.log_magnitude_of(hz, level, amplitudes, floor, stretch).exp(),
+                              items.waves.shape[1])
 
     def heard(audio) -> float:
         return float((bundle.audio_classifier(audio).argmax(-1) == items.targets).float().mean())

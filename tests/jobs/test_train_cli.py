@@ -231,7 +231,7 @@ def test_the_spectral_scale_trains_through_its_own_codec_and_leaves_it_untouched
 
 
 @pytest.mark.parametrize("size", ["full", "smoke"])
-def test_each_high_noise_timbre_weighted_variant_changes_one_setting_and_ceiling_deep_two(size):
+def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_deep_two_and_stiff_one_more(size):
     from dataclasses import asdict
 
     from jobs.training_stages import SCALES, high_noise_timbre_weighted_variants
@@ -250,3 +250,6 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_and_ceiling
     both = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep"])
     assert {(part, key) for part, value in both.items() if isinstance(value, dict)
             for key in value if value[key] != base[part][key]} == {("codec", "harmonic_ceiling_hz"), ("dit", "depth")}
+    stiff = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff"])
+    assert {(part, key): value[key] for part, value in stiff.items() if isinstance(value, dict)
+            for key in value if value[key] != both[part][key]} == {("codec", "stretch_max"): 1e-3}

@@ -4,9 +4,11 @@ Structure channels hold each frame's pitch, onset strength and periodicity (what
 channels are a learned mixture (whitened PCA) of each frame's level, its harmonic amplitudes by harmonic number
 relative to that level, and the cepstrum of its noise floor (what plays it), optionally less their mean at the
 frame's pitch (register_knots), so that the timbre channels hold how an instrument departs from the average at that
-register, not which harmonics a pitch leaves below Nyquist. The decoder places harmonic k at
-k * f0 read from the structure, so the timbre channels hold no pitch by construction: swapping or regenerating them
-keeps the notes. Structure channels come first. Pitch comes from the codec's own tracker (timbre.pitch_tracking)."""
+register, not which harmonics a pitch leaves below Nyquist. The decoder places harmonic k at k * f0 read from the
+structure (with stretch_max, at k f0 sqrt(1 + B k^2), the stiff-string partials of Fletcher 1964, B a stiffness read
+per frame as one more timbre feature), so the timbre channels hold no pitch by construction: swapping or
+regenerating them keeps the notes. Structure channels come first. Pitch comes from the codec's own tracker
+(timbre.pitch_tracking), refined from the lowest partials' peaks when the codec reads a stiffness."""
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +23,9 @@ from timbre.pitch_tracking import track_pitch
 REFERENCE_HZ = 261.63  # middle C: pitch is stored as octaves above it
 STRUCTURE_FEATURES = ("pitch", "onset", "periodicity")  # per STFT frame, in this order
 ABSENT_HARMONIC = -9.0  # relative log amplitude stored for harmonics above the ceiling (about -78 dB), never rendered
+STRETCH_READ_DEPTH = 7.0  # nats below a frame's loudest bin (about 61 dB) under which the stiffness search reads a
+# flat floor, so that bins of noise do not pick the stiffness
+F0_PARTIALS = 4  # lowest partials whose peaks refine the f0 of a codec that reads a stiffness
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ class HarmonicCodecConfig:
     # spaced evenly in log pitch from low_hz to high_hz, is taken out before the timbre channels and put back after
     harmonic_ceiling_hz: float = 0.0  # > 0: harmonics above it are neither read nor rendered (the noise floor covers
     # that band), so no harmonic number is left to hold a reading of the band's noise; 0: up to 2 bins below Nyquist
+    stretch_max: float = 0.0  # > 0: each frame's stiffness B in [0, stretch_max] is read (with the f0, read_stiffness)
+    # and stored as the timbre feature sqrt(B / stretch_max); 0: harmonics at exact multiples of the tracked f0
+    stretch_steps: int = 12  # stiffness search: this many values even in sqrt(B), then as many within a step of the best
 
     @property
     def structure_channels(self) -> int:
@@ -50,8 +58,8 @@ class HarmonicCodecConfig:
 
     @property
     def timbre_features(self) -> int:
-        """Timbre numbers per STFT frame: level, harmonic amplitudes, noise-floor cepstrum."""
-        return 1 + self.harmonics + self.floor_lifter + 1
+        """Timbre numbers per STFT frame: level, harmonic amplitudes, noise-floor cepstrum (and the stiffness)."""
+        return 1 + self.harmonics + self.floor_lifter + 1 + int(self.stretch_max > 0)
 
     @property
     def channels(self) -> int:
@@ -62,7 +70,7 @@ class HarmonicCodecConfig:
 class HarmonicFrames:
     """What the codec reads from each STFT frame (B, ..., N): f0 in Hz, onset strength and periodicity (structure);
     log level, harmonic log amplitudes relative to the level (B, K, N) and the noise floor's cepstrum relative to the
-    level (B, L + 1, N) (timbre)."""
+    level (B, L + 1, N) and, for a codec with stretch_max, the stiffness feature sqrt(B / stretch_max) (B, N) (timbre)."""
 
     hz: Tensor
     onset: Tensor
@@ -70,6 +78,7 @@ class HarmonicFrames:
     level: Tensor
     amplitudes: Tensor
     floor: Tensor
+    stretch: Tensor | None = None
 
 
 def hann_lobe(offset: Tensor) -> Tensor:
@@ -98,6 +107,9 @@ class HarmonicCodec(SpectralFrames):
         if c.harmonic_ceiling_hz < 0:
             raise ValueError(f"harmonic_ceiling_hz must be 0 (up to Nyquist) or a frequency in Hz, "
                              f"got {c.harmonic_ceiling_hz}")
+        if c.stretch_max < 0 or (c.stretch_max > 0 and c.stretch_steps < 2):
+            raise ValueError(f"stretch_max must be 0 (harmonic) or a stiffness searched over at least 2 steps, "
+                             f"got stretch_max {c.stretch_max} with stretch_steps {c.stretch_steps}")
         if c.register_knots:
             self.register_buffer("register_mean", torch.zeros(c.timbre_features, c.register_knots))
 
@@ -117,10 +129,75 @@ class HarmonicCodec(SpectralFrames):
             limit = min(limit, self.config.harmonic_ceiling_hz / self.bin_hz)
         return position < limit
 
-    def harmonic_positions(self, hz: Tensor) -> Tensor:
-        """(B, N) f0 -> (B, K, N) fractional bins of harmonics 1..K."""
+    def harmonic_positions(self, hz: Tensor, stretch: Tensor | None = None) -> Tensor:
+        """(B, N) f0 and stiffness feature -> (B, K, N) fractional bins of partials 1..K, at k f0 sqrt(1 + B k^2) with
+        B = stretch_max * stretch^2 (the stretch clamped to [0, 1]); exact multiples without a stretch."""
         k = torch.arange(1, self.config.harmonics + 1, device=hz.device, dtype=hz.dtype)
-        return k[:, None] * hz[:, None] / self.bin_hz
+        ratio = k[:, None] * torch.ones_like(hz)[:, None]
+        if stretch is not None and self.config.stretch_max > 0:
+            stiffness = self.config.stretch_max * stretch.clamp(0, 1) ** 2
+            ratio = ratio * torch.sqrt(1 + stiffness[:, None] * k[:, None] ** 2)
+        return ratio * hz[:, None] / self.bin_hz
+
+    def stretch_score(self, magnitude: Tensor, floor: Tensor, hz: Tensor, stretch: Tensor) -> Tensor:
+        """(B, N): the log magnitude the audible partial positions at this stiffness feature hold, each partial read
+        by a Hann main lobe centred on it (a matched filter, so no position is favoured for falling on a bin) and
+        floored at the frame's `floor` (B, N)."""
+        position = self.harmonic_positions(hz, stretch)
+        start = position.floor().long() - 1
+        matched = torch.zeros_like(position)
+        for shift in range(4):  # the main lobe spans 4 bins around each partial
+            index = start + shift
+            inside = (index >= 0) & (index < self.bins)
+            matched = matched + magnitude.gather(1, index.clamp(0, self.bins - 1)) * hann_lobe(index - position) * inside
+        return (torch.maximum(matched.clamp_min(1e-12).log(), floor[:, None]) * self.audible(position)).sum(1)
+
+    def search_stretch(self, magnitude: Tensor, floor: Tensor, hz: Tensor) -> Tensor:
+        """(B, N) the stiffness feature at f0 `hz` whose partial positions hold the most log magnitude (stretch_score):
+        stretch_steps values even in sqrt(B), then as many within one step of the best; ties keep the smaller."""
+        steps = self.config.stretch_steps
+        best = torch.zeros_like(hz)
+        for offsets in (torch.linspace(0, 1, steps), torch.linspace(-1, 1, steps) / (steps - 1)):
+            centre, best_score = best, None
+            for offset in sorted(offsets.tolist(), key=abs):
+                candidate = (centre + offset).clamp(0, 1)
+                score = self.stretch_score(magnitude, floor, hz, candidate)
+                better = torch.ones_like(score, dtype=torch.bool) if best_score is None else score > best_score
+                best_score = score if best_score is None else torch.where(better, score, best_score)
+                best = torch.where(better, candidate, best)
+        return best
+
+    def fundamental_from_partials(self, logmag: Tensor, hz: Tensor, stretch: Tensor) -> Tensor:
+        """(B, N) f0 from the peaks of the lowest F0_PARTIALS partials near their stretched positions (each peak's
+        frequency by a parabola through the log magnitude of its bin and neighbours, Smith and Serra 1987), each
+        divided by k sqrt(1 + B k^2) and averaged with weight k^2 (a peak's error in Hz is shared by k); the tracked
+        f0 where a peak is not a local maximum."""
+        k = torch.arange(1, F0_PARTIALS + 1, dtype=hz.dtype)
+        position = self.harmonic_positions(hz, stretch)[:, :F0_PARTIALS]
+        ratio = position * self.bin_hz / hz[:, None].clamp_min(1e-6)  # k sqrt(1 + B k^2)
+        nearest = position.round().long().clamp(1, self.bins - 2)
+        around = torch.stack([logmag.gather(1, nearest + s) for s in (-1, 0, 1)])  # (3, B, K, N)
+        peak = (nearest + around.argmax(0) - 1).clamp(1, self.bins - 2)  # the largest of the three bins
+        a, b, c = (logmag.gather(1, peak + s) for s in (-1, 0, 1))
+        curvature = a - 2 * b + c
+        is_peak = (b >= a) & (b >= c) & (curvature < 0)
+        offset = torch.where(is_peak, 0.5 * (a - c) / torch.where(is_peak, curvature, -torch.ones_like(curvature)),
+                             torch.zeros_like(b))
+        estimate = (peak + offset) * self.bin_hz / ratio
+        weight = k[:, None] ** 2 * is_peak
+        refined = (estimate * weight).sum(1) / weight.sum(1).clamp_min(1e-6)
+        return torch.where(weight.sum(1) > 0, refined, hz)
+
+    def read_stiffness(self, logmag: Tensor, hz: Tensor) -> tuple[Tensor, Tensor]:
+        """Log-magnitude frames (B, bins, N) and tracked f0 (B, N) -> the f0 and stiffness feature (B, N) each: the
+        stiffness searched at the tracked f0, the f0 refined from the lowest partials' peaks at that stiffness (the
+        upper partials of a stiff string pull a tracker sharp, and rendering a stretch on a sharp f0 would raise the
+        pitch heard), and the stiffness searched again at the refined f0. Each frame is floored STRETCH_READ_DEPTH
+        below its loudest bin for the search."""
+        magnitude, floor = logmag.exp(), logmag.amax(1) - STRETCH_READ_DEPTH
+        first = self.search_stretch(magnitude, floor, hz)
+        hz = self.fundamental_from_partials(logmag, hz, first)
+        return hz, self.search_stretch(magnitude, floor, hz)
 
     def analyse(self, logmag: Tensor) -> HarmonicFrames:
         """Log-magnitude frames (B, bins, N) -> the codec's per-frame numbers."""
@@ -129,7 +206,8 @@ class HarmonicCodec(SpectralFrames):
         pitch = track_pitch(magnitude, self.sample_rate, c.n_fft, c.low_hz, c.high_hz)
         level = magnitude.pow(2).sum(1).clamp_min(1e-12).log() / 2
         onset = F.relu(level - torch.cat([level[:, :1], level[:, :-1]], dim=1))  # rises of the log level
-        position = self.harmonic_positions(pitch.hz)
+        hz, stretch = self.read_stiffness(logmag, pitch.hz) if c.stretch_max > 0 else (pitch.hz, None)
+        position = self.harmonic_positions(hz, stretch)
         nearest = position.round().long().clamp(0, self.bins - 1)
         peak = torch.stack([magnitude.gather(1, (nearest + s).clamp(0, self.bins - 1)) for s in (-1, 0, 1)]).amax(0)
         amplitude = peak / hann_lobe(nearest - position).clamp_min(0.5)  # the lobe's peak, not its nearest sample
@@ -138,12 +216,14 @@ class HarmonicCodec(SpectralFrames):
         low = -F.max_pool1d(-magnitude.transpose(1, 2), c.floor_window, 1, c.floor_window // 2)
         floor = cepstral_coefficients(low.clamp_min(LOG_FLOOR).log(), c.floor_lifter).transpose(1, 2)
         floor = torch.cat([floor[:, :1] - level[:, None], floor[:, 1:]], dim=1)  # c0 (the mean log) relative to the level
-        return HarmonicFrames(pitch.hz, onset, pitch.periodicity, level, relative, floor)
+        return HarmonicFrames(hz, onset, pitch.periodicity, level, relative, floor, stretch)
 
-    def render(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor) -> Tensor:
-        """Per-frame f0 and level (B, N), relative harmonic log amplitudes (B, K, N) and noise-floor cepstrum
-        (B, L + 1, N) -> magnitude frames (B, bins, N): Hann main lobes at the audible k * f0 over the floor."""
-        position = self.harmonic_positions(hz)
+    def render(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor,
+               stretch: Tensor | None = None) -> Tensor:
+        """Per-frame f0 and level (B, N), relative harmonic log amplitudes (B, K, N), noise-floor cepstrum
+        (B, L + 1, N) and stiffness feature (B, N) -> magnitude frames (B, bins, N): Hann main lobes at the audible
+        partial positions over the floor."""
+        position = self.harmonic_positions(hz, stretch)
         start = position.floor().long() - 1
         weight = (amplitudes + level[:, None]).clamp(max=10.0).exp() * self.audible(position)
         spectrum = envelope_from_coefficients(floor.transpose(1, 2), self.bins).transpose(1, 2) + level[:, None]
@@ -166,8 +246,14 @@ class HarmonicCodec(SpectralFrames):
         return timbre + sign * self.register_offset(hz) if self.config.register_knots else timbre
 
     def raw_timbre(self, frames: HarmonicFrames) -> Tensor:
-        """(B, F, N): each STFT frame's level, relative harmonic log amplitudes and noise-floor cepstrum."""
-        return torch.cat([frames.level[:, None], frames.amplitudes, frames.floor], dim=1)
+        """(B, F, N): each STFT frame's level, relative harmonic log amplitudes, noise-floor cepstrum and, for a codec
+        with stretch_max, stiffness feature."""
+        parts = [frames.level[:, None], frames.amplitudes, frames.floor]
+        if self.config.stretch_max > 0:
+            if frames.stretch is None:
+                raise ValueError("this codec reads a stiffness per frame (stretch_max > 0); the frames carry none")
+            parts.append(frames.stretch[:, None])
+        return torch.cat(parts, dim=1)
 
     def frames_to_features(self, frames: HarmonicFrames) -> tuple[Tensor, Tensor]:
         """Per-STFT-frame numbers -> stacked structure (B, 3 * stride, T) and timbre (B, F * stride, T) features,
@@ -185,20 +271,23 @@ class HarmonicCodec(SpectralFrames):
         structure = (structure - self.structure_mean[:, None]) / self.structure_std[:, None] * self.config.latent_std
         return torch.cat([structure, self.enc_linear(timbre)], dim=1)
 
-    def rendered_frames(self, latents: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def rendered_frames(self, latents: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
         """What the decoder renders from latents (B, C, T), per STFT frame: f0 (B, N), log level (B, N), relative
-        harmonic log amplitudes (B, K, N) and the noise floor's cepstrum (B, L + 1, N)."""
+        harmonic log amplitudes (B, K, N), the noise floor's cepstrum (B, L + 1, N) and the stiffness feature (B, N;
+        None for a codec without stretch_max)."""
         c = self.config
         z = latents.to(self.dec_linear.weight.dtype)
         structure = z[:, : c.structure_channels] / c.latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
         hz = REFERENCE_HZ * 2 ** self.interleave(structure)[:, 0].clamp(-4, 4)
         timbre = self.shift_register(self.interleave(self.dec_linear(z[:, c.structure_channels:])), hz, 1.0)
-        level, amplitudes, floor = timbre.split([1, c.harmonics, c.floor_lifter + 1], dim=1)
-        return hz, level[:, 0], amplitudes, floor
+        stretch_parts = [1] if c.stretch_max > 0 else []
+        level, amplitudes, floor, *stretch = timbre.split([1, c.harmonics, c.floor_lifter + 1, *stretch_parts], dim=1)
+        return hz, level[:, 0], amplitudes, floor, stretch[0][:, 0] if stretch else None
 
-    def log_magnitude_of(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor) -> Tensor:
+    def log_magnitude_of(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor,
+                         stretch: Tensor | None = None) -> Tensor:
         """Rendered frames' log magnitude, floored as encoding floors it."""
-        return self.render(hz, level, amplitudes, floor).clamp_min(LOG_FLOOR).log()
+        return self.render(hz, level, amplitudes, floor, stretch).clamp_min(LOG_FLOOR).log()
 
     def decode_log_magnitude(self, latents: Tensor) -> Tensor:
         return self.log_magnitude_of(*self.rendered_frames(latents))

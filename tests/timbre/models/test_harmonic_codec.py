@@ -170,3 +170,61 @@ def test_a_harmonic_ceiling_leaves_the_band_above_it_to_the_noise_floor():
     assert not torch.allclose(plain.render(read.hz, read.level, loud, read.floor)[:, above], floor_only[:, above])
     with pytest.raises(ValueError, match="harmonic_ceiling_hz"):
         HarmonicCodec(replace(TINY, harmonic_ceiling_hz=-1.0))
+
+
+STIFF = replace(TINY, stretch_max=1e-3)
+
+
+def _stiff_tone(f0: float, stiffness: float, amplitudes, seconds: float = 0.25, gain: float = 0.1) -> torch.Tensor:
+    """Partial k at k f0 sqrt(1 + B k^2), as the corpus's stiff strings."""
+    t = torch.arange(int(seconds * RATE)) / RATE
+    ratios = [(k + 1) * math.sqrt(1 + stiffness * (k + 1) ** 2) for k in range(len(amplitudes))]
+    return gain * sum(a * torch.sin(2 * math.pi * r * f0 * t) for r, a in zip(ratios, amplitudes) if r * f0 < RATE / 2)
+
+
+def test_a_stiffness_read_per_frame_finds_stretched_partials_and_renders_them_where_they_sound():
+    f0, stiffness, inner = 311.1, 6e-4, slice(4, -4)  # partial 12 sounds 4% (5 bins) above 12 f0
+    amplitudes = [1 / k for k in range(1, 13)]
+    logmag = HarmonicCodec(TINY).log_magnitude(_stiff_tone(f0, stiffness, amplitudes)[None])
+    stiff, plain = HarmonicCodec(STIFF), HarmonicCodec(TINY)
+    read, harmonic = stiff.analyse(logmag), plain.analyse(logmag)
+    found = STIFF.stretch_max * read.stretch[0, inner] ** 2
+    assert ((found - stiffness).abs() < 0.15 * stiffness).all()
+    assert (1200 * torch.log2(harmonic.hz[0, inner] / f0)).median() > 10  # the tracker is pulled sharp ...
+    assert (1200 * torch.log2(read.hz[0, inner] / f0)).abs().max() < 5  # ... the partials' peaks put f0 back
+    relative = (read.amplitudes[0, :, inner] - read.amplitudes[0, :1, inner]).exp().median(-1).values
+    assert torch.allclose(relative, torch.tensor(amplitudes), rtol=0.2)  # every partial read near its peak
+    missed = (harmonic.amplitudes[0, 9:, inner] - harmonic.amplitudes[0, :1, inner]).exp().median(-1).values
+    assert (missed < 0.5 * torch.tensor(amplitudes[9:])).all()  # read at k f0, the upper partials are off their peaks
+    rendered = stiff.render(read.hz, read.level, read.amplitudes, read.floor, read.stretch)
+    peaks = stiff.harmonic_positions(read.hz, read.stretch)[0, :, inner].round().long()
+    true, rebuilt = logmag.exp()[0, :, inner].gather(0, peaks), rendered[0, :, inner].gather(0, peaks)
+    assert torch.allclose(rebuilt, true, rtol=0.25)
+    unstretched = plain.render(read.hz, read.level, read.amplitudes, read.floor)[0, :, inner].gather(0, peaks)
+    assert (unstretched[10:] < 0.5 * true[10:]).all()  # rendered at k f0, nothing sounds where the partials are
+
+
+@torch.no_grad()
+def test_a_harmonic_tone_reads_no_stiffness_and_the_feature_round_trips_through_the_fitted_codec():
+    codec = HarmonicCodec(STIFF)
+    read = codec.analyse(codec.log_magnitude(_tone(311.1, BRIGHT)[None]))
+    assert (STIFF.stretch_max * read.stretch[0, 4:-4] ** 2 < 5e-5).all()
+    g = torch.Generator().manual_seed(0)
+    f0s = (200 * 2 ** (2 * torch.rand(40, generator=g))).tolist()
+    audio = torch.stack([torch.cat([_stiff_tone(f0, 6e-4 * (i % 2), BRIGHT, 0.5), torch.zeros(2000)])
+                         for i, f0 in enumerate(f0s)])
+    pool = Pool(audio, torch.full((40,), audio.shape[1]), torch.arange(40) % 2)
+    fitted, _ = train_harmonic_codec(STIFF, HarmonicCodecTrainingConfig(pca_crops=24, crop_seconds=0.25), pool)
+    assert fitted.enc_linear.in_channels == 2 * (1 + 12 + 5 + 1)
+    for stiffness in (0.0, 6e-4):
+        wave = _stiff_tone(277.2, stiffness, BRIGHT, 1.0)[None]
+        hz, level, amplitudes, floor, stretch = fitted.rendered_frames(fitted.encode(wave))
+        analysed = fitted.analyse(fitted.log_magnitude(wave)).stretch
+        assert (stretch[0, 4:-4] - analysed[0, 4:-4]).abs().median() < 0.1  # the feature survives the channels
+        decoded = _pitch(fitted.decode(fitted.encode(wave))[:, : wave.shape[-1]])
+        assert (1200 * torch.log2(decoded / _pitch(wave))).abs().median() < 5  # the pitch heard, sharp or not
+    assert HarmonicCodec(TINY).rendered_frames(HarmonicCodec(TINY).encode(wave))[-1] is None
+    with pytest.raises(ValueError, match="frames carry none"):
+        codec.raw_timbre(replace(read, stretch=None))
+    with pytest.raises(ValueError, match="stretch_max"):
+        HarmonicCodec(replace(TINY, stretch_max=-1e-3))
