@@ -81,17 +81,29 @@ class EpsPrediction:
 
 @dataclass(frozen=True, eq=False)
 class ClassifierFreeGuidance:
-    """CFG (Ho & Salimans 2022): D_u + w (D_c - D_u), conditional and unconditional in one batched forward."""
+    """CFG (Ho & Salimans 2022): D_u + w (D_c - D_u), conditional and unconditional in one batched forward; with
+    `rescale` phi > 0, the guided estimate is scaled per item to the conditional one's std and mixed back by phi
+    (Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed", eq. 15-16)."""
 
     denoiser: Denoiser
     uncond: Cond  # the null condition, one item or a batch
     scale: float = 1.25  # Diff-A-Riff's guidance strength
+    rescale: float = 0.0  # phi: 0 plain CFG, 1 the guided estimate at the conditional estimate's std
 
     def __call__(self, x: Tensor, sigma: Tensor, cond: Cond) -> Tensor:
         if self.scale == 1.0:
             return self.denoiser(x, sigma, cond)
         cond_out, uncond_out = conditional_and_unconditional(self.denoiser, self.uncond, x, sigma, cond)
-        return uncond_out + self.scale * (cond_out - uncond_out)
+        out = uncond_out + self.scale * (cond_out - uncond_out)
+        return rescaled_guidance(out, cond_out, self.rescale) if self.rescale else out
+
+
+def rescaled_guidance(guided: Tensor, conditional: Tensor, phi: float) -> Tensor:
+    """phi * guided * std(conditional) / std(guided) + (1 - phi) * guided, the stds per item over every other axis
+    (Lin et al. 2024, eq. 15-16): guidance's push without its inflation of the estimate's spread."""
+    dims = tuple(range(1, guided.ndim))
+    ratio = conditional.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True).clamp_min(1e-12)
+    return phi * guided * ratio + (1 - phi) * guided
 
 
 def conditional_and_unconditional(denoiser: Denoiser, uncond: Cond, x: Tensor, sigma: Tensor,

@@ -86,6 +86,30 @@ def test_cfg_runs_one_batched_forward_and_extrapolates():
     assert torch.allclose(out, expected)
 
 
+def test_rescaled_cfg_matches_the_conditional_spread_and_mixes_back_by_phi():
+    d = _conditional_gaussian()
+    x, sigma = torch.randn(4, 3, 6, dtype=torch.float64), torch.full((4,), 2.0, dtype=torch.float64)
+    cond, uncond = torch.randn(4, 3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    plain = ClassifierFreeGuidance(d, uncond, 4.0)(x, sigma, cond)
+    assert torch.equal(ClassifierFreeGuidance(d, uncond, 4.0, rescale=0.0)(x, sigma, cond), plain)
+    full = ClassifierFreeGuidance(d, uncond, 4.0, rescale=1.0)(x, sigma, cond)
+    conditional = d(x, sigma, cond)
+    assert torch.allclose(full.std(dim=(1, 2)), conditional.std(dim=(1, 2)))  # each item at its conditional spread
+    assert torch.allclose(full / plain, (full / plain)[:, :1, :1].expand_as(full))  # one factor per item
+    mixed = ClassifierFreeGuidance(d, uncond, 4.0, rescale=0.7)(x, sigma, cond)
+    assert torch.allclose(mixed, 0.7 * full + 0.3 * plain)
+    assert torch.equal(ClassifierFreeGuidance(d, uncond, 1.0, rescale=0.7)(x, sigma, cond), conditional)
+
+
+def test_a_sampler_refuses_a_rescale_outside_zero_to_one():
+    from timbre.edits import SamplerConfig
+    from timbre.errors import ConfigError
+    assert SamplerConfig(cfg_rescale=0.7).cfg_rescale == 0.7
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ConfigError, match="cfg_rescale must be a share in"):
+            SamplerConfig(cfg_rescale=bad)
+
+
 def test_mixed_precision_runs_the_network_in_bf16_and_returns_the_latents_dtype():
     torch.manual_seed(0)
     layer = torch.nn.Linear(6, 6)

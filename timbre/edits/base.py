@@ -28,6 +28,8 @@ class SamplerConfig:
     rho: float = 7.0  # EDM default grid curvature
     cfg: float = 1.25  # Diff-A-Riff's CFG strength during generation
     inversion_cfg: float = 1.0  # guidance during inversion; 1 means plain conditional (most invertible)
+    cfg_rescale: float = 0.0  # generation's guidance rescaled to the conditional estimate's std by this share
+    # (Lin et al. 2024, phi; they use 0.7); 0 is plain CFG
     solver: str = "heun"  # "heun" (2nd order, 2 NFE/step) or "euler" (1st order)
     precision: str = "fp32"  # the denoiser's network: "fp32", or "bf16" autocast (latents and sampler stay fp32)
 
@@ -42,6 +44,8 @@ class SamplerConfig:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value}")
+        if not 0.0 <= self.cfg_rescale <= 1.0:
+            raise ConfigError(f"cfg_rescale must be a share in [0, 1], got {self.cfg_rescale}")
         karras_sigmas(self.steps, self.sigma_min, self.sigma_max, self.rho)  # validates the grid
 
     @property
@@ -114,21 +118,21 @@ def source_cond(model: EditModel, batch: EditBatch) -> Cond:
     return expand_cond(batch.source if batch.source is not None else model.null_cond, batch.size)
 
 
-def guided(model: EditModel, sampler: SamplerConfig, scale: float) -> Denoiser:
-    """The model's denoiser under CFG at `scale`, its network under bf16 autocast when the sampler's precision asks
-    for it. Every sampling and inversion call goes through here, so wrappers such as WithKnownChannels, and checks on
-    the raw denoiser, see the model's own denoiser."""
+def guided(model: EditModel, sampler: SamplerConfig, scale: float, rescale: float = 0.0) -> Denoiser:
+    """The model's denoiser under CFG at `scale` (rescaled by `rescale`), its network under bf16 autocast when the
+    sampler's precision asks for it. Every sampling and inversion call goes through here, so wrappers such as
+    WithKnownChannels, and checks on the raw denoiser, see the model's own denoiser."""
     dtype = PRECISIONS[sampler.precision]
     denoiser = model.denoiser if dtype is None else MixedPrecision(model.denoiser, dtype)
-    return ClassifierFreeGuidance(denoiser, model.null_cond, scale)
+    return ClassifierFreeGuidance(denoiser, model.null_cond, scale, rescale)
 
 
 def generate(model: EditModel, sampler: SamplerConfig, x: Tensor, sigmas: Tensor, cond: CondSchedule, *,
              start: int = 0, callback: Callback | None = None, hook: Hook | None = None,
              guide: Denoiser | None = None) -> Tensor:
     """Sample with classifier-free guidance at the generation scale, or with `guide` when one is given."""
-    return sample(guided(model, sampler, sampler.cfg) if guide is None else guide, x, sigmas, cond, heun=sampler.heun,
-                  start=start, callback=callback, hook=hook)
+    denoiser = guided(model, sampler, sampler.cfg, sampler.cfg_rescale) if guide is None else guide
+    return sample(denoiser, x, sigmas, cond, heun=sampler.heun, start=start, callback=callback, hook=hook)
 
 
 def invert_source(model: EditModel, batch: EditBatch, sampler: SamplerConfig, sigmas: Tensor, to: int) -> Trajectory:

@@ -156,3 +156,20 @@ def test_an_inpainting_dit_sees_the_clean_structure_while_it_is_pinned_and_nothi
     assert all(isinstance(c, torch.Tensor) for c in sampling[6:])  # released: the plain task
     again = spec.run(model, make_batch(x0, torch.randn(3, 8, generator=torch.Generator().manual_seed(2)))).latents
     assert torch.equal(out, again)
+
+
+def test_the_samplers_guidance_rescale_reaches_generation_and_leaves_inversion_alone(bundle):
+    from timbre.denoisers import ClassifierFreeGuidance
+    from timbre.edits.base import generate, guided
+    from timbre.samplers import sample
+    model = bundle.edit_model()
+    sampler = SamplerConfig(steps=4, cfg=3.0, cfg_rescale=0.7, solver="euler")
+    x = 80.0 * source_latents(n=2)
+    target = bundle.conditioner.embed_text(["flute"] * 2)
+    out = generate(model, sampler, x, sampler.sigmas(), target)
+    expected = sample(ClassifierFreeGuidance(model.denoiser, model.null_cond, 3.0, rescale=0.7), x, sampler.sigmas(),
+                      target, heun=False)
+    assert torch.equal(out, expected)
+    assert not torch.allclose(out, generate(model, dataclasses.replace(sampler, cfg_rescale=0.0), x, sampler.sigmas(),
+                                            target))
+    assert guided(model, sampler, sampler.inversion_cfg).rescale == 0.0
