@@ -26,6 +26,7 @@ ABSENT_HARMONIC = -9.0  # relative log amplitude stored for harmonics above the 
 STRETCH_READ_DEPTH = 7.0  # nats below a frame's loudest bin (about 61 dB) under which the stiffness search reads a
 # flat floor, so that bins of noise do not pick the stiffness
 F0_PARTIALS = 4  # lowest partials whose peaks refine the f0 of a codec that reads a stiffness
+F0_AGREEMENT_CENTS = 20.0  # a partial's f0 estimate counts only this close to the fundamental's own
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,9 @@ class HarmonicCodec(SpectralFrames):
     def fundamental_from_partials(self, logmag: Tensor, hz: Tensor, stretch: Tensor) -> Tensor:
         """(B, N) f0 from the peaks of the lowest F0_PARTIALS partials near their stretched positions (each peak's
         frequency by a parabola through the log magnitude of its bin and neighbours, Smith and Serra 1987), each
-        divided by k sqrt(1 + B k^2) and averaged with weight k^2 (a peak's error in Hz is shared by k); the tracked
-        f0 where a peak is not a local maximum."""
+        divided by k sqrt(1 + B k^2) and averaged with weight k^2 (a peak's error in Hz is shared by k) over the
+        partials that agree with the fundamental's own within F0_AGREEMENT_CENTS (a mallet's partials are not a
+        string's, and must not pull its f0); the tracked f0 where the fundamental is not a peak."""
         k = torch.arange(1, F0_PARTIALS + 1, dtype=hz.dtype)
         position = self.harmonic_positions(hz, stretch)[:, :F0_PARTIALS]
         ratio = position * self.bin_hz / hz[:, None].clamp_min(1e-6)  # k sqrt(1 + B k^2)
@@ -184,7 +186,8 @@ class HarmonicCodec(SpectralFrames):
         offset = torch.where(is_peak, 0.5 * (a - c) / torch.where(is_peak, curvature, -torch.ones_like(curvature)),
                              torch.zeros_like(b))
         estimate = (peak + offset) * self.bin_hz / ratio
-        weight = k[:, None] ** 2 * is_peak
+        agrees = (1200 * torch.log2(estimate / estimate[:, :1]).abs() < F0_AGREEMENT_CENTS) & is_peak[:, :1]
+        weight = k[:, None] ** 2 * is_peak * agrees
         refined = (estimate * weight).sum(1) / weight.sum(1).clamp_min(1e-6)
         return torch.where(weight.sum(1) > 0, refined, hz)
 

@@ -228,3 +228,11 @@ def test_a_harmonic_tone_reads_no_stiffness_and_the_feature_round_trips_through_
         codec.raw_timbre(replace(read, stretch=None))
     with pytest.raises(ValueError, match="stretch_max"):
         HarmonicCodec(replace(TINY, stretch_max=-1e-3))
+
+
+def test_a_mallets_inharmonic_partials_do_not_pull_the_refined_f0():
+    f0, t = 261.0, torch.arange(RATE // 2) / RATE  # partials at 1, 3.93 and 9.2 f0, as the corpus's marimba
+    wave = 0.1 * sum(a * torch.sin(2 * math.pi * r * f0 * t) for r, a in ((1.0, 1.0), (3.93, 0.5), (9.2, 0.2)))
+    codec = HarmonicCodec(replace(STIFF, n_fft=1024, stft_hop=256, harmonics=24, high_hz=1250.0))
+    read = codec.analyse(codec.log_magnitude(wave[None]))
+    assert (1200 * torch.log2(read.hz[0, 4:-4] / f0)).abs().max() < 10
