@@ -1,7 +1,7 @@
 """Pilot (issue 3): does the harmonic codec lose the piano because it puts partials at exact multiples of f0?
 
 The corpus's piano and guitar are stiff strings: partial k sounds at k f0 sqrt(1 + B k^2) (Fletcher 1964), B drawn per
-note in [2e-4, 8e-4] for the piano (partial 10 is 2-4% sharp, 2-6 bins at middle C) and [1e-5, 1e-4] for the guitar.
+note in [2e-4, 8e-4] for the piano (partial 10 is 1-4% sharp, 2-7 bins at middle C) and [1e-5, 1e-4] for the guitar.
 A codec that reads and renders partial k at k f0 reads the piano's upper partials off their peaks and renders them
 where the piano has none. The renditions of held-out melodies (as `held_out_items` pairs them) are read by the codec's
 analysis (no learned channels) and rendered back as analysed, with and without a stiffness read per frame
@@ -9,7 +9,7 @@ analysis (no learned channels) and rendered back as analysed, with and without a
 themselves; the stiffness read is reported per target (median over loud frames, against the synth's range), and the
 rendered pitch per target against the rendition's (PESTO: signed median cents on frames voiced in both), since the
 codec's tracker reads a stiff string's f0 sharp and the stretched partials may move what is heard.
-Usage: python benchmarks/pilots/harmonic_stiffness.py [--items 120 --seconds 4 --stretch-max 1e-3 --steps 48]
+Usage: python benchmarks/pilots/harmonic_stiffness.py [--items 120 --seconds 4 --stretch-max 1e-3 --steps 12]
 """
 import argparse
 import json
@@ -32,7 +32,7 @@ def main() -> None:
     p.add_argument("--items", type=int, default=120)
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--stretch-max", type=float, default=1e-3)
-    p.add_argument("--steps", type=int, default=48)
+    p.add_argument("--steps", type=int, default=HarmonicCodecConfig().stretch_steps, help="the stiffness search's")
     args = p.parse_args()
     judge = load_bundle("default").audio_classifier
     ceiling = HarmonicCodecConfig(harmonic_ceiling_hz=PARTIAL_CEILING * SAMPLE_RATE)
