@@ -32,8 +32,10 @@ class SpectralCodecConfig:
 def griffin_lim(magnitude: Tensor, n_fft: int, hop: int, length: int, iters: int, momentum: float = 0.99,
                 angles: Tensor | None = None) -> Tensor:
     """Fast Griffin-Lim phase recovery (Griffin & Lim 1984; Perraudin et al. 2013), from zero phase (deterministic)
-    or from the given unit-modulus complex `angles` of the magnitude's shape."""
+    or from the given unit-modulus complex `angles` of the magnitude's shape. A `length` shorter than the frames span
+    is cut from the wave they span, so every iteration sees all of them."""
     window = torch.hann_window(n_fft, device=magnitude.device, dtype=magnitude.dtype)
+    wanted, length = length, max(length, (magnitude.shape[-1] - 1) * hop)
     if angles is None:
         angles = torch.ones_like(magnitude, dtype=torch.complex64 if magnitude.dtype != torch.float64 else torch.complex128)
     elif angles.shape != magnitude.shape:
@@ -45,7 +47,7 @@ def griffin_lim(magnitude: Tensor, n_fft: int, hop: int, length: int, iters: int
         accelerated = rebuilt - momentum / (1 + momentum) * previous
         angles = accelerated / accelerated.abs().clamp_min(1e-16)
         previous = rebuilt
-    return torch.istft(magnitude * angles, n_fft, hop, window=window, length=length)
+    return torch.istft(magnitude * angles, n_fft, hop, window=window, length=length)[..., :wanted]
 
 
 class Correction(nn.Module):

@@ -52,6 +52,17 @@ def test_griffin_lim_from_the_true_phase_gives_the_signal_back():
         griffin_lim(spec.abs(), 1024, 256, x.shape[-1], iters=0, angles=angles[..., :-1])
 
 
+def test_griffin_lim_cuts_a_length_shorter_than_its_frames_from_the_wave_they_span():
+    x = _sines(1, 1.0)
+    window = torch.hann_window(1024)
+    magnitude = torch.stft(x, 1024, 256, window=window, pad_mode="constant", return_complex=True).abs()
+    span = (magnitude.shape[-1] - 1) * 256
+    whole = griffin_lim(magnitude, 1024, 256, span, iters=4)
+    for short in (span - 1, span - 300, 1000):  # each used to fail: the wave re-framed had fewer frames
+        cut = griffin_lim(magnitude, 1024, 256, short, iters=4)
+        assert cut.shape == (1, short) and torch.equal(cut, whole[:, :short])
+
+
 def _pool(audio):
     return Pool(audio, torch.full((audio.shape[0],), audio.shape[1]), torch.zeros(audio.shape[0], dtype=torch.long))
 
