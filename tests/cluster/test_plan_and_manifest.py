@@ -138,3 +138,6 @@ def test_mi_inpaint_keeps_its_keys_without_structure_guidance_and_a_structure_cf
     guided = EditSpec.build("mi-inpaint", sampler, k=0.5, clamp=0.5, structure_cfg=1.0)
     assert Edit("flute", "flute", guided).config()["params"]["structure_cfg"] == 1.0
     assert Edit("flute", "flute", guided).key != Edit("flute", "flute", spec).key
+    rescaled = EditSpec.build("mi-inpaint", SamplerConfig(steps=4, cfg_rescale=0.7), k=0.5, clamp=0.5)
+    assert Edit("flute", "flute", rescaled).config()["sampler"]["cfg_rescale"] == 0.7
+    assert Edit("flute", "flute", rescaled).key != Edit("flute", "flute", spec).key
