@@ -155,7 +155,8 @@ class HarmonicCodec(SpectralFrames):
 
     def search_stretch(self, magnitude: Tensor, floor: Tensor, hz: Tensor) -> Tensor:
         """(B, N) the stiffness feature at f0 `hz` whose partial positions hold the most log magnitude (stretch_score):
-        stretch_steps values even in sqrt(B), then as many within one step of the best; ties keep the smaller."""
+        stretch_steps values even in sqrt(B), then as many within one step of the best; ties keep the smaller on the
+        grid, and the grid's value in the refinement."""
         steps = self.config.stretch_steps
         best = torch.zeros_like(hz)
         for offsets in (torch.linspace(0, 1, steps), torch.linspace(-1, 1, steps) / (steps - 1)):
