@@ -39,9 +39,12 @@ def clamp_steps(clamp: float, steps: int) -> int:
 
 def split_guide(model: EditModel, sampler: SamplerConfig, split: ChannelSplit,
                 structure_cfg: float | None) -> Denoiser | None:
-    """Guidance at the sampler's cfg on the timbre part and at structure_cfg on the structure part (None: plain CFG)."""
+    """Guidance at the sampler's cfg on the timbre part and at structure_cfg on the structure part (None: plain CFG).
+    The split guidance has no rescale, so a sampler asking for one with a structure_cfg is refused."""
     if structure_cfg is None or structure_cfg == sampler.cfg:
         return None
+    if sampler.cfg_rescale:
+        raise ConfigError(f"cfg_rescale ({sampler.cfg_rescale}) does not combine with structure_cfg; set one of them")
     return SplitGuidance(guided(model, sampler, 1.0), model.null_cond, split, sampler.cfg, structure_cfg)
 
 

@@ -73,3 +73,12 @@ def test_structure_cfg_moves_only_the_free_structure(bundle):
 def test_bad_structure_cfg_is_refused(value):
     with pytest.raises(ConfigError, match="structure_cfg must be a finite number >= 0"):
         EditSpec.build("mi-inpaint", k=0.5, clamp=0.5, structure_cfg=value)
+
+
+def test_a_guidance_rescale_with_a_structure_cfg_is_refused_by_name(bundle):
+    model = dataclasses.replace(bundle.edit_model(), channel_basis=None)
+    target = bundle.conditioner.embed_text(["flute"] * 3)
+    spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=4, cfg=4.0, cfg_rescale=0.7), k=0.5, clamp=0.5,
+                          structure_cfg=1.0)
+    with pytest.raises(ConfigError, match="cfg_rescale .* does not combine with structure_cfg"):
+        spec.run(model, make_batch(source_latents(), target))
