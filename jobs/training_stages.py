@@ -202,10 +202,9 @@ SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep":
 # ... and a stiffness read per frame (partial k at k f0 sqrt(1 + B k^2), B up to 1e-3): the piano's partials are
 # stretched (B 2e-4 to 8e-4) and a codec reading them at k f0 misses its upper partials (benchmarks/pilots/
 # harmonic_stiffness.py)
-SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff": replace(
-    SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep"],
-    codec=replace(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep"].codec, stretch_max=1e-3))
-    for size in ("full", "smoke")})
+SCALES.update({f"{name}-stiff": replace(SCALES[name], codec=replace(SCALES[name].codec, stretch_max=1e-3))
+               for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep",
+                            "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})

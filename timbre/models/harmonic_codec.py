@@ -160,13 +160,12 @@ class HarmonicCodec(SpectralFrames):
         steps = self.config.stretch_steps
         best = torch.zeros_like(hz)
         for offsets in (torch.linspace(0, 1, steps), torch.linspace(-1, 1, steps) / (steps - 1)):
-            centre, best_score = best, None
+            centre, best_score = best, torch.full_like(hz, -torch.inf)
             for offset in sorted(offsets.tolist(), key=abs):
                 candidate = (centre + offset).clamp(0, 1)
                 score = self.stretch_score(magnitude, floor, hz, candidate)
-                better = torch.ones_like(score, dtype=torch.bool) if best_score is None else score > best_score
-                best_score = score if best_score is None else torch.where(better, score, best_score)
-                best = torch.where(better, candidate, best)
+                better = score > best_score
+                best_score, best = torch.where(better, score, best_score), torch.where(better, candidate, best)
         return best
 
     def fundamental_from_partials(self, logmag: Tensor, hz: Tensor, stretch: Tensor) -> Tensor:
@@ -192,13 +191,13 @@ class HarmonicCodec(SpectralFrames):
         refined = (estimate * weight).sum(1) / weight.sum(1).clamp_min(1e-6)
         return torch.where(weight.sum(1) > 0, refined, hz)
 
-    def read_stiffness(self, logmag: Tensor, hz: Tensor) -> tuple[Tensor, Tensor]:
-        """Log-magnitude frames (B, bins, N) and tracked f0 (B, N) -> the f0 and stiffness feature (B, N) each: the
-        stiffness searched at the tracked f0, the f0 refined from the lowest partials' peaks at that stiffness (the
-        upper partials of a stiff string pull a tracker sharp, and rendering a stretch on a sharp f0 would raise the
-        pitch heard), and the stiffness searched again at the refined f0. Each frame is floored STRETCH_READ_DEPTH
-        below its loudest bin for the search."""
-        magnitude, floor = logmag.exp(), logmag.amax(1) - STRETCH_READ_DEPTH
+    def read_stiffness(self, logmag: Tensor, magnitude: Tensor, hz: Tensor) -> tuple[Tensor, Tensor]:
+        """Log-magnitude frames (B, bins, N), the same frames' magnitude (analyse has it already) and tracked f0
+        (B, N) -> the f0 and stiffness feature (B, N) each: the stiffness searched at the tracked f0, the f0 refined
+        from the lowest partials' peaks at that stiffness (the upper partials of a stiff string pull a tracker sharp,
+        and rendering a stretch on a sharp f0 would raise the pitch heard), and the stiffness searched again at the
+        refined f0. Each frame is floored STRETCH_READ_DEPTH below its loudest bin for the search."""
+        floor = logmag.amax(1) - STRETCH_READ_DEPTH
         first = self.search_stretch(magnitude, floor, hz)
         hz = self.fundamental_from_partials(logmag, hz, first)
         return hz, self.search_stretch(magnitude, floor, hz)
@@ -210,7 +209,7 @@ class HarmonicCodec(SpectralFrames):
         pitch = track_pitch(magnitude, self.sample_rate, c.n_fft, c.low_hz, c.high_hz)
         level = magnitude.pow(2).sum(1).clamp_min(1e-12).log() / 2
         onset = F.relu(level - torch.cat([level[:, :1], level[:, :-1]], dim=1))  # rises of the log level
-        hz, stretch = self.read_stiffness(logmag, pitch.hz) if c.stretch_max > 0 else (pitch.hz, None)
+        hz, stretch = self.read_stiffness(logmag, magnitude, pitch.hz) if c.stretch_max > 0 else (pitch.hz, None)
         position = self.harmonic_positions(hz, stretch)
         nearest = position.round().long().clamp(0, self.bins - 1)
         peak = torch.stack([magnitude.gather(1, (nearest + s).clamp(0, self.bins - 1)) for s in (-1, 0, 1)]).amax(0)
