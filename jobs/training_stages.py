@@ -205,6 +205,12 @@ SCALES.update({f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep":
 SCALES.update({f"{name}-stiff": replace(SCALES[name], codec=replace(SCALES[name].codec, stretch_max=1e-3))
                for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep",
                             "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep")})
+# ... and the structure channels weighted 30 (they were 1 against the timbre's 1-8): its generated pitch wandered
+# by more than half a semitone from frame to frame, the DiT denoising the pitch channel to no better than 0.4
+# semitones at sigma 0.05 (benchmarks/pilots/generation_parts.py)
+SCALES.update({f"{name}-structure-weighted": denoiser_variant(SCALES[name], structure_weight=30.0)
+               for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff",
+                            "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})
@@ -360,7 +366,8 @@ def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserT
     weights = None
     if config.decoder_weighting > 0:
         weights = channel_weights(pool_sensitivity(codec_model, latents), config.decoder_weighting,
-                                  0 if config.weight_structure else structure_channels(codec_model))
+                                  0 if config.weight_structure else structure_channels(codec_model),
+                                  config.structure_weight)
     decode = None
     if config.spectral_weight > 0:
         if not hasattr(codec_model, "decode_log_magnitude"):

@@ -218,6 +218,18 @@ def test_the_timbre_weighted_harmonic_scale_leaves_the_structure_channels_unweig
     assert float(weights[structure:].max()) > 1.0  # the timbre channels are still weighted by the decoder
 
 
+def test_the_structure_weighted_scale_gives_the_structure_channels_its_weight(tmp_path):
+    out = tmp_path / "structure_weighted"
+    scale = "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-structure-weighted"
+    assert main(["train", "all", "--out", str(out), "--scale", scale]) == 0
+    record = json.loads((out / "training" / "denoiser.json").read_text())
+    assert record["config"]["structure_weight"] == 30.0
+    structure = load_bundle(out).codec.structure_channels
+    weights = torch.tensor(record["channel_weights"])
+    assert torch.equal(weights[:structure], torch.full((structure,), 30.0))
+    assert float(weights[structure:].min()) == 1.0 and float(weights[structure:].max()) > 1.0
+
+
 def test_the_spectral_scale_trains_through_its_own_codec_and_leaves_it_untouched(smoke_bundle, tmp_path):
     import shutil
     out = tmp_path / "spectral"
@@ -253,3 +265,6 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     stiff = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff"])
     assert {(part, key): value[key] for part, value in stiff.items() if isinstance(value, dict)
             for key in value if value[key] != both[part][key]} == {("codec", "stretch_max"): 1e-3}
+    weighted = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-structure-weighted"])
+    assert {(part, key): value[key] for part, value in weighted.items() if isinstance(value, dict)
+            for key in value if value[key] != stiff[part][key]} == {("denoiser_training", "structure_weight"): 30.0}

@@ -26,12 +26,12 @@ def decoder_sensitivity(codec, latents: Tensor, step: float = 1e-2) -> Tensor:
     return out
 
 
-def channel_weights(sensitivity: Tensor, power: float, unweighted: int = 0) -> Tensor:
+def channel_weights(sensitivity: Tensor, power: float, unweighted: int = 0, unweighted_weight: float = 1.0) -> Tensor:
     """(C,) loss weights max(1, s / median(s)) ** power: channels at or below the median decoder sensitivity keep
     weight 1 and the louder ones gain; power 0 is EDM's uniform loss, 1 weights by the full sensitivity. A channel
-    the decoder does not read (sensitivity 0, as the harmonic codec's onset and periodicity channels) keeps 1, and so
-    do the leading `unweighted` channels (a codec's structure, when only its timbre is weighted); the median is taken
-    over every channel either way."""
+    the decoder does not read (sensitivity 0, as the harmonic codec's onset and periodicity channels) keeps 1; the
+    leading `unweighted` channels (a codec's structure, when only its timbre is weighted) get `unweighted_weight`
+    (1 unless asked); the median is taken over every channel either way."""
     if power < 0:
         raise ValueError(f"power must be >= 0, got {power}")
     if not bool((sensitivity >= 0).all() and torch.isfinite(sensitivity).all()):
@@ -40,6 +40,8 @@ def channel_weights(sensitivity: Tensor, power: float, unweighted: int = 0) -> T
         raise ValueError("the median decoder sensitivity must be positive (most channels must reach the decoder)")
     if not 0 <= unweighted <= sensitivity.shape[0]:
         raise ValueError(f"unweighted must be in [0, {sensitivity.shape[0]}], got {unweighted}")
+    if not unweighted_weight > 0:
+        raise ValueError(f"unweighted_weight must be > 0, got {unweighted_weight}")
     weights = (sensitivity / sensitivity.median()).clamp_min(1.0) ** power
-    weights[:unweighted] = 1.0
+    weights[:unweighted] = unweighted_weight
     return weights

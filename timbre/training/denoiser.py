@@ -37,9 +37,17 @@ class DenoiserTrainingConfig:
     decoder_weighting: float = 0.0  # power of the decoder-sensitivity channel weights (timbre.training.decoder_weights);
     # 0 is EDM's uniform latent loss
     weight_structure: bool = True  # False: the codec's structure channels keep weight 1, only its timbre is weighted
+    structure_weight: float = 1.0  # with weight_structure False: the structure channels' weight instead of 1 (they are
+    # scored only on the items that do not see them known, and a generated pitch must be exact to a few cents)
     spectral_weight: float = 0.0  # weight of an L1 between the power-compressed decoded magnitudes of the denoised and
     # the clean latents (the codec's own peak-weighting term), beside the latent loss; 0 is off
     seed: int = 0  # initialisation and sampling
+
+    def __post_init__(self):
+        if self.structure_weight != 1.0 and (self.decoder_weighting <= 0 or self.weight_structure):
+            raise ValueError("structure_weight needs the timbre-weighted loss (decoder_weighting > 0 and "
+                             f"weight_structure False), got decoder_weighting {self.decoder_weighting} and "
+                             f"weight_structure {self.weight_structure}")
 
 
 @dataclass(frozen=True, eq=False)

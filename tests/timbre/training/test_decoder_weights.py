@@ -59,6 +59,10 @@ def test_leading_unweighted_channels_keep_weight_one_and_leave_the_others_and_th
     assert torch.allclose(channel_weights(s, 1.0, unweighted=2), torch.tensor([1.0, 1, 1, 1, 1, 1, 4]))
     assert torch.allclose(channel_weights(s, 0.5, unweighted=1), torch.tensor([1.0, 3, 1, 1, 1, 1, 2]))
     assert torch.equal(channel_weights(s, 1.0, unweighted=7), torch.ones(7))
+    assert torch.allclose(channel_weights(s, 1.0, unweighted=2, unweighted_weight=30.0),
+                          torch.tensor([30.0, 30, 1, 1, 1, 1, 4]))
+    with pytest.raises(ValueError, match="unweighted_weight must be > 0"):
+        channel_weights(s, 1.0, unweighted=2, unweighted_weight=0.0)
     for bad in (-1, 8):
         with pytest.raises(ValueError, match=r"unweighted must be in \[0, 7\]"):
             channel_weights(s, 1.0, unweighted=bad)

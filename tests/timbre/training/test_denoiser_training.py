@@ -229,3 +229,10 @@ def test_spectral_term_trains_only_the_denoiser_through_a_frozen_decoder():
     plain, _ = train_denoiser(TINY, dataclasses.replace(config, spectral_weight=0.0), _sinusoid_latents(),
                               torch.full((12,), 40), _tables())
     assert any(not torch.equal(a, b) for a, b in zip(net.parameters(), plain.parameters()))
+
+
+def test_a_structure_weight_needs_the_timbre_weighted_loss():
+    assert DenoiserTrainingConfig(decoder_weighting=0.5, weight_structure=False, structure_weight=30.0).structure_weight == 30.0
+    for settings in ({"decoder_weighting": 0.0, "weight_structure": False}, {"decoder_weighting": 0.5}):
+        with pytest.raises(ValueError, match="structure_weight needs the timbre-weighted loss"):
+            DenoiserTrainingConfig(structure_weight=30.0, **settings)
