@@ -11,7 +11,10 @@ For each instrument, `--items` clips of 4 s, judged by the bundle's audio classi
 - generated: whole latents generated from the prompt, as `timbre analyse generation` makes them;
 - generated, refilled: the generated structure kept and the timbre refilled (`--structure-first`);
 - structure at cfg S, refilled: the structure generated at guidance S (`--structure-cfgs`), the timbre refilled at
-  `--cfg`, to ask whether guidance bends the structure it generates.
+  `--cfg`, to ask whether guidance bends the structure it generates;
+- generated, pitch steadied, refilled (`--steady-window W`): the generated pitch median-filtered over W STFT frames
+  and rounded to the nearest semitone, onsets and periodicity as generated, the timbre refilled: is the generated
+  pitch's wander from frame to frame what the judge misses?
 Every row that has latents also describes their structure channels: the voiced share (periodicity above the
 tracker's 0.3), the median and 10th-90th percentile pitch of voiced frames (MIDI), pitch changes of more than half a
 semitone between neighbouring voiced frames per second, the median distance of voiced frames from the semitone grid
@@ -20,7 +23,7 @@ If the refills on real structure are heard as the instrument and the generated r
 is what the judge misses; if the own-structure row beats the other-structure row, the instrument lives partly in its
 structure (a struck note's onsets and periodicity course).
 Usage: python benchmarks/pilots/generation_parts.py --model DIR [--items 10 --cfg 4 --steps 16 --structure-cfgs 1,2
-           --skip-real-refills]
+           --skip-real-refills --steady-window 9]
 """
 import argparse
 import json
@@ -28,6 +31,7 @@ import time
 from dataclasses import replace
 
 import torch
+import torch.nn.functional as F
 
 from timbre.analysis.edit_quality import held_out_items
 from timbre.analysis.generation import generate_instrument, structure_mask
@@ -65,6 +69,20 @@ def describe_structure(codec, latents: torch.Tensor, seconds: float) -> dict:
             "onsets_per_s": round(float((onset > ONSET_NATS).sum()) / (items * seconds), 2)}
 
 
+def steadied_pitch(codec, latents: torch.Tensor, window: int) -> torch.Tensor:
+    """Latents (B, C, T) with the pitch their structure channels hold median-filtered over `window` STFT frames
+    (odd) and rounded to the nearest semitone; every other channel unchanged."""
+    c = codec.config
+    scale, mean = codec.structure_std[:, None] / c.latent_std, codec.structure_mean[:, None]
+    features = codec.interleave(latents[:, : c.structure_channels] * scale + mean)
+    padded = F.pad(features[:, :1], (window // 2, window // 2), mode="replicate")
+    midi = (60 + 12 * padded.unfold(-1, window, 1).median(-1).values).round()
+    features = torch.cat([(midi - 60) / 12, features[:, 1:]], dim=1)
+    out = latents.clone()
+    out[:, : c.structure_channels] = (codec.stack_frames(features) - mean) / scale
+    return out
+
+
 def row(bundle, waves: torch.Tensor, index: int, latents: torch.Tensor | None, seconds: float) -> dict:
     """The judge's share for instrument `index` and what the clips are heard as, with their note course and, given
     their latents, what their structure channels say."""
@@ -87,6 +105,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--instruments", default="", help="comma-separated (default: every one)")
     p.add_argument("--structure-cfgs", default="", help="comma-separated guidance scales for the structure")
+    p.add_argument("--steady-window", type=int, default=0, help="odd STFT frames: also the steadied-pitch row")
     p.add_argument("--skip-real-refills", action="store_true", help="leave out the refills on real structure")
     args = p.parse_args()
     bundle = load_bundle(args.model)
@@ -117,6 +136,10 @@ def main() -> None:
         for label, first in (("generated", False), ("generated, refilled", True)):
             latents = generate_instrument(bundle, name, args.items, frames, sampler, 0, first)
             parts[label] = (bundle.codec.decode(latents), latents)
+            if args.steady_window and not first:
+                steady = steadied_pitch(bundle.codec, latents, args.steady_window)
+                latents = refill(model, sampler, steady, keep, cond, item_generators(3, ids))
+                parts["generated, pitch steadied, refilled"] = (bundle.codec.decode(latents), latents)
         for s in [float(v) for v in args.structure_cfgs.split(",") if v]:
             structure = generate_instrument(bundle, name, args.items, frames, replace(sampler, cfg=s), 0)
             latents = refill(model, sampler, structure, keep, cond, item_generators(2, ids))
