@@ -51,7 +51,8 @@ ONSET_NATS = 0.5
 def describe_structure(codec, latents: torch.Tensor, seconds: float) -> dict:
     """What the structure channels of latents (B, C, T) say, per STFT frame (see the module docstring)."""
     c = codec.config
-    z = latents[:, : c.structure_channels] / c.latent_std * codec.structure_std[:, None] + codec.structure_mean[:, None]
+    scale = codec.structure_std / codec.structure_latent_std()
+    z = latents[:, : c.structure_channels] * scale[:, None] + codec.structure_mean[:, None]
     octaves, onset, periodicity = codec.interleave(z).unbind(1)
     midi = 60 + 12 * octaves
     voiced = periodicity > VOICING
@@ -73,7 +74,7 @@ def steadied_pitch(codec, latents: torch.Tensor, window: int) -> torch.Tensor:
     """Latents (B, C, T) with the pitch their structure channels hold median-filtered over `window` STFT frames
     (odd) and rounded to the nearest semitone; every other channel unchanged."""
     c = codec.config
-    scale, mean = codec.structure_std[:, None] / c.latent_std, codec.structure_mean[:, None]
+    scale, mean = (codec.structure_std / codec.structure_latent_std())[:, None], codec.structure_mean[:, None]
     features = codec.interleave(latents[:, : c.structure_channels] * scale + mean)
     padded = F.pad(features[:, :1], (window // 2, window // 2), mode="replicate")
     midi = (60 + 12 * padded.unfold(-1, window, 1).median(-1).values).round()

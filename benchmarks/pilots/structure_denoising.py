@@ -30,7 +30,7 @@ def main() -> None:
     held = held_out_items(0, args.items, 4.0, len(bundle.instruments))
     clean = bundle.codec.encode(held.waves.float())
     cond = bundle.conditioner.embed_text([canonical_prompt(bundle.instruments[i]) for i in held.sources.tolist()])
-    semitones = float(bundle.codec.structure_std[0] / config.latent_std) * 12  # pitch channels come first
+    semitones = float(bundle.codec.structure_std[0] / bundle.codec.structure_latent_std()[0]) * 12  # pitch first
     denoiser = bundle.edit_model().denoiser
     g = torch.Generator().manual_seed(args.seed)
     rows = {}

@@ -52,6 +52,8 @@ class HarmonicCodecConfig:
     stretch_max: float = 0.0  # > 0: each frame's stiffness B in [0, stretch_max] is read (with the f0, read_stiffness)
     # and stored as the timbre feature sqrt(B / stretch_max); 0: harmonics at exact multiples of the tracked f0
     stretch_steps: int = 12  # stiffness search: this many values even in sqrt(B), then as many within a step of the best
+    pitch_latent_std: float = 0.0  # > 0: the pitch channels are scaled to this std instead of latent_std, so that a
+    # cent is a larger step in the latents (at 0.5 one latent unit spans about 20 semitones of the corpus's pitch)
 
     @property
     def structure_channels(self) -> int:
@@ -111,6 +113,8 @@ class HarmonicCodec(SpectralFrames):
         if c.stretch_max < 0 or (c.stretch_max > 0 and c.stretch_steps < 2):
             raise ValueError(f"stretch_max must be 0 (harmonic) or a stiffness searched over at least 2 steps, "
                              f"got stretch_max {c.stretch_max} with stretch_steps {c.stretch_steps}")
+        if c.pitch_latent_std < 0:
+            raise ValueError(f"pitch_latent_std must be 0 (latent_std) or a positive std, got {c.pitch_latent_std}")
         if c.register_knots:
             self.register_buffer("register_mean", torch.zeros(c.timbre_features, c.register_knots))
 
@@ -118,6 +122,15 @@ class HarmonicCodec(SpectralFrames):
     def structure_channels(self) -> int:
         """Leading latent channels that hold the structure by construction (pitch, onset, periodicity)."""
         return self.config.structure_channels
+
+    def structure_latent_std(self) -> Tensor:
+        """(structure_channels,) the std each structure channel is scaled to on the training frames: pitch_latent_std
+        for the pitch channels when set, latent_std for the rest."""
+        c = self.config
+        std = torch.full_like(self.structure_std, c.latent_std)
+        if c.pitch_latent_std > 0:
+            std[: c.stride] = c.pitch_latent_std  # the pitch of each of the latent frame's STFT frames comes first
+        return std
 
     @property
     def bin_hz(self) -> float:
@@ -271,7 +284,8 @@ class HarmonicCodec(SpectralFrames):
 
     def encode_log_magnitude(self, logmag: Tensor) -> Tensor:
         structure, timbre = self.features(logmag)
-        structure = (structure - self.structure_mean[:, None]) / self.structure_std[:, None] * self.config.latent_std
+        latent_std = self.structure_latent_std()[:, None]
+        structure = (structure - self.structure_mean[:, None]) / self.structure_std[:, None] * latent_std
         return torch.cat([structure, self.enc_linear(timbre)], dim=1)
 
     def rendered_frames(self, latents: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
@@ -280,7 +294,8 @@ class HarmonicCodec(SpectralFrames):
         None for a codec without stretch_max)."""
         c = self.config
         z = latents.to(self.dec_linear.weight.dtype)
-        structure = z[:, : c.structure_channels] / c.latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
+        latent_std = self.structure_latent_std()[:, None]
+        structure = z[:, : c.structure_channels] / latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
         hz = REFERENCE_HZ * 2 ** self.interleave(structure)[:, 0].clamp(-4, 4)
         timbre = self.shift_register(self.interleave(self.dec_linear(z[:, c.structure_channels:])), hz, 1.0)
         stretch_parts = [1] if c.stretch_max > 0 else []

@@ -236,3 +236,18 @@ def test_a_mallets_inharmonic_partials_do_not_pull_the_refined_f0():
     codec = HarmonicCodec(replace(STIFF, n_fft=1024, stft_hop=256, harmonics=24, high_hz=1250.0))
     read = codec.analyse(codec.log_magnitude(wave[None]))
     assert (1200 * torch.log2(read.hz[0, 4:-4] / f0)).abs().max() < 10
+
+
+@torch.no_grad()
+def test_a_pitch_latent_std_scales_only_the_pitch_channels_and_decodes_the_same(fitted):
+    wide = HarmonicCodec(replace(fitted.config, pitch_latent_std=2.0))
+    wide.load_state_dict(fitted.state_dict())
+    wave = torch.cat([_tone(277.2, BRIGHT, 1.0), _tone(415.3, HOLLOW, 1.0)])[None]
+    narrow_z, wide_z = fitted.encode(wave), wide.encode(wave)
+    stride = fitted.config.stride
+    assert torch.allclose(wide_z[:, :stride], 4 * narrow_z[:, :stride], atol=1e-5)  # 2.0 against latent_std 0.5
+    assert torch.equal(wide_z[:, stride:], narrow_z[:, stride:])
+    assert torch.allclose(wide.rendered_frames(wide_z)[0], fitted.rendered_frames(narrow_z)[0], rtol=1e-5)
+    assert torch.equal(fitted.structure_latent_std(), torch.full((fitted.structure_channels,), 0.5))
+    with pytest.raises(ValueError, match="pitch_latent_std must be 0"):
+        HarmonicCodec(replace(fitted.config, pitch_latent_std=-1.0))
