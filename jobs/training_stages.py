@@ -211,6 +211,13 @@ SCALES.update({f"{name}-stiff": replace(SCALES[name], codec=replace(SCALES[name]
 SCALES.update({f"{name}-structure-weighted": denoiser_variant(SCALES[name], structure_weight=30.0)
                for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff",
                             "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff")})
+# ... and, instead of the weight, the pitch channels scaled to std 2 in the latents (one unit about 5 semitones, not
+# 20): the DiT's error floor of about 0.01 latent units was a quarter of a semitone, and a generated pitch that
+# wanders by that much from frame to frame is not heard as the instrument (benchmarks/pilots/generation_parts.py
+# --steady-window)
+SCALES.update({f"{name}-pitch-scaled": replace(SCALES[name], codec=replace(SCALES[name].codec, pitch_latent_std=2.0))
+               for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff",
+                            "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})

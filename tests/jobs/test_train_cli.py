@@ -268,3 +268,6 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     weighted = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-structure-weighted"])
     assert {(part, key): value[key] for part, value in weighted.items() if isinstance(value, dict)
             for key in value if value[key] != stiff[part][key]} == {("denoiser_training", "structure_weight"): 30.0}
+    scaled = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled"])
+    assert {(part, key): value[key] for part, value in scaled.items() if isinstance(value, dict)
+            for key in value if value[key] != stiff[part][key]} == {("codec", "pitch_latent_std"): 2.0}
