@@ -50,10 +50,7 @@ ONSET_NATS = 0.5
 
 def describe_structure(codec, latents: torch.Tensor, seconds: float) -> dict:
     """What the structure channels of latents (B, C, T) say, per STFT frame (see the module docstring)."""
-    c = codec.config
-    scale = codec.structure_std / codec.structure_latent_std()
-    z = latents[:, : c.structure_channels] * scale[:, None] + codec.structure_mean[:, None]
-    octaves, onset, periodicity = codec.interleave(z).unbind(1)
+    octaves, onset, periodicity = codec.structure_frames(latents).unbind(1)
     midi = 60 + 12 * octaves
     voiced = periodicity > VOICING
     both = voiced[:, 1:] & voiced[:, :-1]
@@ -73,14 +70,12 @@ def describe_structure(codec, latents: torch.Tensor, seconds: float) -> dict:
 def steadied_pitch(codec, latents: torch.Tensor, window: int) -> torch.Tensor:
     """Latents (B, C, T) with the pitch their structure channels hold median-filtered over `window` STFT frames
     (odd) and rounded to the nearest semitone; every other channel unchanged."""
-    c = codec.config
-    scale, mean = (codec.structure_std / codec.structure_latent_std())[:, None], codec.structure_mean[:, None]
-    features = codec.interleave(latents[:, : c.structure_channels] * scale + mean)
+    features = codec.structure_frames(latents)
     padded = F.pad(features[:, :1], (window // 2, window // 2), mode="replicate")
     midi = (60 + 12 * padded.unfold(-1, window, 1).median(-1).values).round()
     features = torch.cat([(midi - 60) / 12, features[:, 1:]], dim=1)
     out = latents.clone()
-    out[:, : c.structure_channels] = (codec.stack_frames(features) - mean) / scale
+    out[:, : codec.structure_channels] = codec.structure_latents(codec.stack_frames(features))
     return out
 
 

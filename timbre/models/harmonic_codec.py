@@ -282,11 +282,21 @@ class HarmonicCodec(SpectralFrames):
         """Log-magnitude frames (B, bins, stride * T) -> stacked structure and timbre features (unscaled)."""
         return self.frames_to_features(self.analyse(logmag))
 
+    def structure_latents(self, structure: Tensor) -> Tensor:
+        """Stacked structure features (B, 3 * stride, T) -> the structure channels of the latents (scaled)."""
+        latent_std = self.structure_latent_std()[:, None]
+        return (structure - self.structure_mean[:, None]) / self.structure_std[:, None] * latent_std
+
+    def structure_frames(self, latents: Tensor) -> Tensor:
+        """Latents (B, C, T) -> (B, 3, stride * T): each STFT frame's log2(f0 / middle C), onset and periodicity, as
+        the structure channels hold them (unscaled)."""
+        z = latents[:, : self.config.structure_channels].to(self.structure_std.dtype)
+        latent_std = self.structure_latent_std()[:, None]
+        return self.interleave(z / latent_std * self.structure_std[:, None] + self.structure_mean[:, None])
+
     def encode_log_magnitude(self, logmag: Tensor) -> Tensor:
         structure, timbre = self.features(logmag)
-        latent_std = self.structure_latent_std()[:, None]
-        structure = (structure - self.structure_mean[:, None]) / self.structure_std[:, None] * latent_std
-        return torch.cat([structure, self.enc_linear(timbre)], dim=1)
+        return torch.cat([self.structure_latents(structure), self.enc_linear(timbre)], dim=1)
 
     def rendered_frames(self, latents: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
         """What the decoder renders from latents (B, C, T), per STFT frame: f0 (B, N), log level (B, N), relative
@@ -294,9 +304,7 @@ class HarmonicCodec(SpectralFrames):
         None for a codec without stretch_max)."""
         c = self.config
         z = latents.to(self.dec_linear.weight.dtype)
-        latent_std = self.structure_latent_std()[:, None]
-        structure = z[:, : c.structure_channels] / latent_std * self.structure_std[:, None] + self.structure_mean[:, None]
-        hz = REFERENCE_HZ * 2 ** self.interleave(structure)[:, 0].clamp(-4, 4)
+        hz = REFERENCE_HZ * 2 ** self.structure_frames(z)[:, 0].clamp(-4, 4)
         timbre = self.shift_register(self.interleave(self.dec_linear(z[:, c.structure_channels:])), hz, 1.0)
         stretch_parts = [1] if c.stretch_max > 0 else []
         level, amplitudes, floor, *stretch = timbre.split([1, c.harmonics, c.floor_lifter + 1, *stretch_parts], dim=1)

@@ -248,6 +248,12 @@ def test_a_pitch_latent_std_scales_only_the_pitch_channels_and_decodes_the_same(
     assert torch.allclose(wide_z[:, :stride], 4 * narrow_z[:, :stride], atol=1e-5)  # 2.0 against latent_std 0.5
     assert torch.equal(wide_z[:, stride:], narrow_z[:, stride:])
     assert torch.allclose(wide.rendered_frames(wide_z)[0], fitted.rendered_frames(narrow_z)[0], rtol=1e-5)
+    frames = wide.structure_frames(wide_z)  # (B, 3, N): the same unscaled numbers from either scale
+    assert frames.shape == (1, 3, stride * wide_z.shape[-1])
+    assert torch.allclose(frames, fitted.structure_frames(narrow_z), atol=1e-5)
+    assert torch.allclose(frames[0, 0, 10], torch.log2(torch.tensor(277.2 / 261.63)), atol=2e-3)  # the first tone
+    structure = wide.structure_channels
+    assert torch.allclose(wide.structure_latents(wide.stack_frames(frames)), wide_z[:, :structure], atol=1e-5)
     assert torch.equal(fitted.structure_latent_std(), torch.full((fitted.structure_channels,), 0.5))
     with pytest.raises(ValueError, match="pitch_latent_std must be 0"):
         HarmonicCodec(replace(fitted.config, pitch_latent_std=-1.0))
