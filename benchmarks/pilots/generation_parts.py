@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from timbre.analysis.edit_quality import held_out_items
-from timbre.analysis.generation import generate_instrument, structure_mask
+from timbre.analysis.generation import generate_instrument, judged_counts, structure_mask
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits.base import SamplerConfig
 from timbre.edits.refill import refill
@@ -82,10 +82,9 @@ def steadied_pitch(codec, latents: torch.Tensor, window: int) -> torch.Tensor:
 def row(bundle, waves: torch.Tensor, index: int, latents: torch.Tensor | None, seconds: float) -> dict:
     """The judge's share for instrument `index` and what the clips are heard as, with their note course and, given
     their latents, what their structure channels say."""
-    judged = bundle.audio_classifier(waves).argmax(-1)
-    counts = torch.bincount(judged, minlength=len(bundle.instruments)).tolist()
-    out = {"accuracy": round(counts[index] / waves.shape[0], 3),
-           "heard_as": {n: c for n, c in zip(bundle.instruments, counts) if c}, **describe(waves, bundle.sample_rate)}
+    heard_as = judged_counts(bundle.audio_classifier(waves).argmax(-1), bundle.instruments)
+    out = {"accuracy": round(heard_as.get(bundle.instruments[index], 0) / waves.shape[0], 3),
+           "heard_as": heard_as, **describe(waves, bundle.sample_rate)}
     if latents is not None:
         out["structure"] = describe_structure(bundle.codec, latents, seconds)
     return out
@@ -124,11 +123,10 @@ def main() -> None:
         ids = [f"{name}#{i}" for i in range(args.items)]
         real_latents = bundle.codec.encode(real)
         parts = {"real": (real, real_latents), "codec": (bundle.codec.decode(real_latents), None)}
-        for label, waves in (("own structure", real), ("other structure", other)):
-            if args.skip_real_refills:
-                continue
-            refilled = refill(model, sampler, bundle.codec.encode(waves), keep, cond, item_generators(1, ids))
-            parts[label] = (bundle.codec.decode(refilled), refilled)
+        if not args.skip_real_refills:
+            for label, structure in (("own structure", real_latents), ("other structure", bundle.codec.encode(other))):
+                refilled = refill(model, sampler, structure, keep, cond, item_generators(1, ids))
+                parts[label] = (bundle.codec.decode(refilled), refilled)
         for label, first in (("generated", False), ("generated, refilled", True)):
             latents = generate_instrument(bundle, name, args.items, frames, sampler, 0, first)
             parts[label] = (bundle.codec.decode(latents), latents)

@@ -22,6 +22,13 @@ def structure_mask(bundle: ModelBundle) -> Tensor | None:
     return torch.arange(bundle.codec.channels) < count
 
 
+def judged_counts(judged: Tensor, instruments: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """(N,) judged instrument indices -> how many clips each instrument was heard as (instruments never heard left
+    out): a row of the confusion matrix."""
+    counts = torch.bincount(judged, minlength=len(instruments)).tolist()
+    return {name: n for name, n in zip(instruments, counts) if n}
+
+
 @torch.no_grad()
 def generate_instrument(bundle: ModelBundle, instrument: str, count: int, frames: int, sampler: SamplerConfig,
                         seed: int, structure_first: bool = False) -> Tensor:
@@ -51,14 +58,13 @@ def generation_accuracy(bundle: ModelBundle, audio_classifier: nn.Module, per_in
     and what each instrument's generations are heard as (counts per judged instrument, the confusion matrix's row).
     `only` names the instruments to generate (default: every one)."""
     per, heard_as = {}, {}
-    for index, name in enumerate(bundle.instruments):
+    for name in bundle.instruments:
         if only is not None and name not in only:
             continue
         latents = generate_instrument(bundle, name, per_instrument, frames, sampler, seed, structure_first)
         judged = audio_classifier(bundle.codec.decode(latents)).argmax(-1)
-        counts = torch.bincount(judged, minlength=len(bundle.instruments)).tolist()
-        heard_as[name] = {other: n for other, n in zip(bundle.instruments, counts) if n}
-        per[name] = counts[index] / per_instrument
+        heard_as[name] = judged_counts(judged, bundle.instruments)
+        per[name] = heard_as[name].get(name, 0) / per_instrument
     return {"accuracy": float(np.mean(list(per.values()))), "per_instrument": per, "heard_as": heard_as,
             "structure_first": structure_first,
             "items": per_instrument * len(per), "seconds_each": frames * bundle.codec.hop_length / bundle.sample_rate}

@@ -232,7 +232,8 @@ def test_spectral_term_trains_only_the_denoiser_through_a_frozen_decoder():
 
 
 def test_a_structure_weight_needs_the_timbre_weighted_loss():
-    assert DenoiserTrainingConfig(decoder_weighting=0.5, weight_structure=False, structure_weight=30.0).structure_weight == 30.0
+    config = DenoiserTrainingConfig(decoder_weighting=0.5, weight_structure=False, structure_weight=30.0)
+    assert config.structure_weight == 30.0
     for settings in ({"decoder_weighting": 0.0, "weight_structure": False}, {"decoder_weighting": 0.5}):
         with pytest.raises(ValueError, match="structure_weight needs the timbre-weighted loss"):
             DenoiserTrainingConfig(structure_weight=30.0, **settings)
