@@ -16,15 +16,14 @@ Usage: python benchmarks/pilots/harmonic_hold.py [--items 120 --seconds 4 --per-
 """
 import argparse
 import dataclasses
-import itertools
 import json
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from timbre.analysis.edit_quality import accuracy_by_target
-from timbre.corpus.dataset import SAMPLE_RATE, TWO_VOICE_SHARE, item_rng, stem_example
+from timbre.analysis.edit_quality import accuracy_by_target, held_out_pairs
+from timbre.corpus.dataset import SAMPLE_RATE, item_rng, stem_example
 from timbre.corpus.instruments import INSTRUMENTS, INSTRUMENT_NAMES
 from timbre.corpus.melody import random_melody
 from timbre.corpus.synth import PARTIAL_CEILING, render_note
@@ -49,17 +48,13 @@ def fixed(inst):
 def renditions(count: int, seconds: float, draws: bool) -> tuple[Tensor, Tensor]:
     """Targets (N,) and renditions (N, S) of the first `count` monophonic test stems, as held_out_items pairs them;
     without `draws`, each rendered by its target instrument at the midpoint of every parameter range."""
-    classes, samples, targets, waves = len(INSTRUMENTS), int(seconds * SAMPLE_RATE), [], []
-    for index in itertools.count():
-        if len(targets) == count:
-            break
-        rng = item_rng(0, "test", "stem", index)
-        if rng.random() < TWO_VOICE_SHARE:
-            continue
-        target = (index % classes + 1 + len(targets) % (classes - 1)) % classes
+    samples, targets, waves = int(seconds * SAMPLE_RATE), [], []
+    for index, _, target in held_out_pairs(0, count, len(INSTRUMENTS)):
         if draws:
             wave = stem_example(0, "test", index, instrument=target).audio[:samples]
         else:
+            rng = item_rng(0, "test", "stem", index)
+            rng.random()  # the draw of the voices, as stem_example makes it
             notes, inst, wave = random_melody(rng, 10.0, 1), fixed(INSTRUMENTS[target]), np.zeros(samples, np.float32)
             for note in notes:
                 start = int(round(note.onset * SAMPLE_RATE))

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from timbre.corpus.dataset import SAMPLE_RATE, stem_example
+from timbre.corpus.dataset import SAMPLE_RATE, stem_example, stem_instrument, stem_voices
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits import EditBatch, EditSpec
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
@@ -34,22 +34,29 @@ class EditItems:
                 raise ValueError(f"{name} must match waves {tuple(self.waves.shape)}, got {tuple(other.shape)}")
 
 
+def held_out_pairs(corpus_seed: int, count: int, classes: int, split: str = "test") -> list[tuple[int, int, int]]:
+    """(stem index, source, target) of the first `count` monophonic stems of the split; item i asks for instrument
+    (source + 1 + i mod (classes - 1)) mod classes, so every source-target pair comes round. Nothing is rendered."""
+    pairs = []
+    for index in itertools.count():
+        if len(pairs) == count:
+            return pairs
+        if stem_voices(corpus_seed, split, index) != 1:
+            continue
+        source = stem_instrument(index)
+        pairs.append((index, source, (source + 1 + len(pairs) % (classes - 1)) % classes))
+    raise AssertionError("unreachable")
+
+
 def held_out_items(corpus_seed: int, count: int, seconds: float, classes: int, split: str = "test") -> EditItems:
-    """The first `count` monophonic stems of the split, cut to `seconds`; item i asks for instrument
-    (source + 1 + i mod (classes - 1)) mod classes, so every source-target pair comes round. Each item comes with
-    its rendition: the same melody, drawn from the same generator, played by the target instrument; and a donor: the
-    next stem's melody played by the target instrument."""
+    """The stems `held_out_pairs` picks, cut to `seconds`, each with its target. Each item comes with its rendition:
+    the same melody, drawn from the same generator, played by the target instrument; and a donor: the next stem's
+    melody played by the target instrument."""
     waves, sources, targets, renditions, donors = [], [], [], [], []
     samples = int(seconds * SAMPLE_RATE)
-    for index in itertools.count():
-        if len(waves) == count:
-            break
-        stem = stem_example(corpus_seed, split, index)
-        if stem.voices != 1:
-            continue
-        target = (stem.instrument + 1 + len(targets) % (classes - 1)) % classes
-        waves.append(stem.audio[:samples])
-        sources.append(stem.instrument)
+    for index, source, target in held_out_pairs(corpus_seed, count, classes, split):
+        waves.append(stem_example(corpus_seed, split, index).audio[:samples])
+        sources.append(source)
         targets.append(target)
         renditions.append(stem_example(corpus_seed, split, index, instrument=target).audio[:samples])
         donors.append(stem_example(corpus_seed, split, index + 1, instrument=target).audio[:samples])

@@ -63,13 +63,24 @@ def render_notes(instrument: int, notes: tuple[Note, ...], rng: np.random.Genera
     return out
 
 
+def stem_instrument(index: int) -> int:
+    """The instrument that plays stem `index` of every split."""
+    return index % len(INSTRUMENTS)
+
+
+def stem_voices(seed: int, split: str, index: int) -> int:
+    """How many voices stem `index` of the split has, without rendering it (stem_example's first draw)."""
+    return 2 if item_rng(seed, split, "stem", index).random() < TWO_VOICE_SHARE else 1
+
+
 def stem_example(seed: int, split: str, index: int, instrument: int | None = None) -> StemExample:
     """Item `index` of the stem set: a random melody (a quarter of them two-voice) on one instrument."""
     rng = item_rng(seed, split, "stem", index)
-    inst = index % len(INSTRUMENTS) if instrument is None else instrument
+    inst = stem_instrument(index) if instrument is None else instrument
     voices = 2 if rng.random() < TWO_VOICE_SHARE else 1
     notes = random_melody(rng, STEM_SECONDS, voices)
     return StemExample(render_notes(inst, notes, rng), inst, notes, voices)
 
 
-__all__ = ["INSTRUMENT_NAMES", "NoteExample", "SAMPLE_RATE", "StemExample", "note_example", "stem_example"]
+__all__ = ["INSTRUMENT_NAMES", "NoteExample", "SAMPLE_RATE", "StemExample", "note_example", "stem_example", "stem_instrument",
+           "stem_voices"]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from timbre.analysis.edit_quality import (EditItems, accuracy_by_target, codec_round_trip, edit_scores, held_out_items,
-                                           oracle_swap, run_edits)
+                                           held_out_pairs, oracle_swap, run_edits)
 from timbre.corpus.dataset import stem_example
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import debug_bundle
@@ -13,6 +13,15 @@ def test_items_are_monophonic_and_every_target_differs_from_its_source():
     assert items.waves.shape == (18, 8000)
     assert bool((items.targets != items.sources).all())
     assert {int(t - s) % 10 for s, t in zip(items.sources, items.targets)} == set(range(1, 10))
+
+
+def test_the_pairs_read_without_rendering_are_the_rendered_stems_voices_and_instruments():
+    pairs = held_out_pairs(3, 12, classes=10, split="valid")
+    rendered = [stem_example(3, "valid", i) for i in range(pairs[-1][0] + 1)]
+    assert [i for i, _, _ in pairs] == [i for i, stem in enumerate(rendered) if stem.voices == 1]
+    assert [s for _, s, _ in pairs] == [rendered[i].instrument for i, _, _ in pairs]
+    items = held_out_items(3, 12, 0.1, classes=10, split="valid")
+    assert [t for _, _, t in pairs] == items.targets.tolist()
 
 
 def test_each_rendition_plays_the_source_notes_on_the_target_instrument():
