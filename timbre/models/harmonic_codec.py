@@ -9,6 +9,7 @@ structure (with stretch_max, at k f0 sqrt(1 + B k^2), the stiff-string partials 
 per frame as one more timbre feature), so the timbre channels hold no pitch by construction: swapping or
 regenerating them keeps the notes. Structure channels come first. Pitch comes from the codec's own tracker
 (timbre.pitch_tracking), refined from the lowest partials' peaks when the codec reads a stiffness."""
+import math
 from dataclasses import dataclass
 
 import torch
@@ -54,6 +55,8 @@ class HarmonicCodecConfig:
     stretch_steps: int = 12  # stiffness search: this many values even in sqrt(B), then as many within a step of the best
     pitch_latent_std: float = 0.0  # > 0: the pitch channels are scaled to this std instead of latent_std, so that a
     # cent is a larger step in the latents (at 0.5 one latent unit spans about 20 semitones of the corpus's pitch)
+    onset_hold_s: float = 0.0  # > 0: the onset feature holds each level rise and releases it by a factor e in this
+    # many seconds (held_rises), so that a note's start spans frames a denoiser can place; 0: each frame's own rise
 
     @property
     def structure_channels(self) -> int:
@@ -82,6 +85,16 @@ class HarmonicFrames:
     amplitudes: Tensor
     floor: Tensor
     stretch: Tensor | None = None
+
+
+def held_rises(rise: Tensor, release_frames: float) -> Tensor:
+    """(B, N) level rises per frame -> each frame's largest rise of the frames up to it, released by a factor e every
+    `release_frames` frames: max over k of rise[n - k] exp(-k / release_frames), for k up to where the release reaches
+    1 / 100 (a peak hold with an exponential release, as an envelope follower's)."""
+    window = math.ceil(release_frames * math.log(100.0))
+    release = torch.exp(-torch.arange(window, dtype=rise.dtype, device=rise.device) / release_frames)
+    past = F.pad(rise, (window - 1, 0)).unfold(-1, window, 1)  # (B, N, window): frames n - window + 1 .. n
+    return (past * release.flip(0)).amax(-1)
 
 
 def hann_lobe(offset: Tensor) -> Tensor:
@@ -113,6 +126,9 @@ class HarmonicCodec(SpectralFrames):
         if c.stretch_max < 0 or (c.stretch_max > 0 and c.stretch_steps < 2):
             raise ValueError(f"stretch_max must be 0 (harmonic) or a stiffness searched over at least 2 steps, "
                              f"got stretch_max {c.stretch_max} with stretch_steps {c.stretch_steps}")
+        if c.onset_hold_s < 0:
+            raise ValueError(f"onset_hold_s must be 0 (each frame's own rise) or a time in seconds, "
+                             f"got {c.onset_hold_s}")
         if c.pitch_latent_std < 0:
             raise ValueError(f"pitch_latent_std must be 0 (latent_std) or a positive std, got {c.pitch_latent_std}")
         if c.register_knots:
@@ -222,6 +238,8 @@ class HarmonicCodec(SpectralFrames):
         pitch = track_pitch(magnitude, self.sample_rate, c.n_fft, c.low_hz, c.high_hz)
         level = magnitude.pow(2).sum(1).clamp_min(1e-12).log() / 2
         onset = F.relu(level - torch.cat([level[:, :1], level[:, :-1]], dim=1))  # rises of the log level
+        if c.onset_hold_s > 0:
+            onset = held_rises(onset, c.onset_hold_s * self.sample_rate / c.stft_hop)
         hz, stretch = self.read_stiffness(logmag, magnitude, pitch.hz) if c.stretch_max > 0 else (pitch.hz, None)
         position = self.harmonic_positions(hz, stretch)
         nearest = position.round().long().clamp(0, self.bins - 1)

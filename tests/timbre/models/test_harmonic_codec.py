@@ -6,7 +6,7 @@ import torch
 
 from timbre.analysis.structure_leak import pitch_r2_from_timbre
 from timbre.models.checkpoint import load_component, save_component
-from timbre.models.harmonic_codec import ABSENT_HARMONIC, HarmonicCodec, HarmonicCodecConfig, hann_lobe
+from timbre.models.harmonic_codec import ABSENT_HARMONIC, HarmonicCodec, HarmonicCodecConfig, hann_lobe, held_rises
 from timbre.pitch_tracking import track_pitch
 from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
 from timbre.training.pool import Pool
@@ -257,3 +257,39 @@ def test_a_pitch_latent_std_scales_only_the_pitch_channels_and_decodes_the_same(
     assert torch.equal(fitted.structure_latent_std(), torch.full((fitted.structure_channels,), 0.5))
     with pytest.raises(ValueError, match="pitch_latent_std must be 0"):
         HarmonicCodec(replace(fitted.config, pitch_latent_std=-1.0))
+
+
+def test_held_rises_follow_the_peak_hold_recurrence_to_within_the_truncated_release():
+    g = torch.Generator().manual_seed(0)
+    rise = torch.rand(3, 200, generator=g) * (torch.rand(3, 200, generator=g) < 0.1)  # sparse rises
+    held = held_rises(rise, 4.0)
+    expected, previous = torch.zeros_like(rise), torch.zeros(3)
+    for n in range(rise.shape[1]):  # o[n] = max(rise[n], o[n - 1] / e^(1/4)), unbounded
+        previous = torch.maximum(rise[:, n], previous * math.exp(-1 / 4.0))
+        expected[:, n] = previous
+    assert (held - expected).abs().max() <= 0.01 * rise.max() + 1e-6
+    spike = torch.zeros(1, 40)
+    spike[0, 5] = 2.0
+    assert torch.allclose(held_rises(spike, 4.0)[0, 5:14], 2.0 * torch.exp(-torch.arange(9) / 4.0))
+    assert torch.equal(held_rises(spike, 4.0)[0, :5], torch.zeros(5))  # nothing held before the rise
+
+
+@torch.no_grad()
+def test_an_onset_hold_changes_only_the_onset_channels_and_not_what_is_rendered(fitted):
+    held = HarmonicCodec(replace(fitted.config, onset_hold_s=0.05))
+    held.load_state_dict(fitted.state_dict())
+    wave = torch.cat([torch.zeros(2000), _tone(277.2, BRIGHT, 0.5), torch.zeros(2000)])[None]
+    plain_z, held_z = fitted.encode(wave), held.encode(wave)
+    stride = fitted.config.stride
+    onsets = slice(stride, 2 * stride)
+    assert torch.equal(torch.cat([held_z[:, :stride], held_z[:, 2 * stride:]], 1),
+                       torch.cat([plain_z[:, :stride], plain_z[:, 2 * stride:]], 1))
+    assert torch.equal(held.decode(held_z), fitted.decode(plain_z))
+    plain_onset, held_onset = fitted.structure_frames(plain_z)[0, 1], held.structure_frames(held_z)[0, 1]
+    release = 0.05 * RATE / fitted.config.stft_hop
+    assert torch.allclose(held_onset, held_rises(plain_onset[None], release)[0], atol=1e-5)
+    start = int(plain_onset.argmax())  # the tone's attack: held for the frames after it, where the plain rise is gone
+    assert held_onset[start + 3] > 0.5 * held_onset[start] and plain_onset[start + 3] < 0.1 * plain_onset[start]
+    assert not torch.equal(held_z[:, onsets], plain_z[:, onsets])
+    with pytest.raises(ValueError, match="onset_hold_s must be 0"):
+        HarmonicCodec(replace(fitted.config, onset_hold_s=-0.1))
