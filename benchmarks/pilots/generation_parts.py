@@ -18,7 +18,8 @@ For each instrument, `--items` clips of 4 s, judged by the bundle's audio classi
 Every row that has latents also describes their structure channels: the voiced share (periodicity above the
 tracker's 0.3), the median and 10th-90th percentile pitch of voiced frames (MIDI), pitch changes of more than half a
 semitone between neighbouring voiced frames per second, the median distance of voiced frames from the semitone grid
-(cents), and level rises of more than half a nat (onset channel) per second.
+(cents), and level rises of more than half a nat per second (frames where the onset channel exceeds half a nat and
+rises from the frame before: the same count for a held onset feature, `onset_hold_s`).
 If the refills on real structure are heard as the instrument and the generated rows are not, the generated structure
 is what the judge misses; if the own-structure row beats the other-structure row, the instrument lives partly in its
 structure (a struck note's onsets and periodicity course).
@@ -64,7 +65,14 @@ def describe_structure(codec, latents: torch.Tensor, seconds: float) -> dict:
             "midi_10_90": [round(float(pitches.quantile(q)), 1) for q in (0.1, 0.9)],
             "changes_per_s": round(float((step > 0.5).sum()) / (items * seconds), 2),
             "cents_off_grid": round(float((100 * (pitches - pitches.round())).abs().median()), 1),
-            "onsets_per_s": round(float((onset > ONSET_NATS).sum()) / (items * seconds), 2)}
+            "onsets_per_s": round(float(rising_onsets(onset).sum()) / (items * seconds), 2)}
+
+
+def rising_onsets(onset: torch.Tensor) -> torch.Tensor:
+    """(B, N) onset feature -> frames where it exceeds ONSET_NATS and rises from the frame before: a level rise, for
+    the feature as each frame's own rise or as a held rise that releases over the frames after it."""
+    previous = torch.cat([torch.zeros_like(onset[:, :1]), onset[:, :-1]], dim=1)
+    return (onset > ONSET_NATS) & (onset > previous)
 
 
 def steadied_pitch(codec, latents: torch.Tensor, window: int) -> torch.Tensor:
