@@ -271,6 +271,7 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     scaled = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled"])
     assert {(part, key): value[key] for part, value in scaled.items() if isinstance(value, dict)
             for key in value if value[key] != stiff[part][key]} == {("codec", "pitch_latent_std"): 2.0}
-    held = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-onset-held"])
+    held = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-4-onset-held"])
     assert {(part, key): value[key] for part, value in held.items() if isinstance(value, dict)
-            for key in value if value[key] != scaled[part][key]} == {("codec", "onset_hold_s"): 0.05}
+            for key in value if value[key] != stiff[part][key]} == {("codec", "pitch_latent_std"): 4.0,
+                                                                    ("codec", "onset_hold_s"): 0.05}
