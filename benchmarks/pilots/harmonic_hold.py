@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from timbre.analysis.edit_quality import accuracy_by_target, held_out_pairs
-from timbre.corpus.dataset import SAMPLE_RATE, item_rng, stem_example
+from timbre.corpus.dataset import SAMPLE_RATE, draw_voices, item_rng, stem_example
 from timbre.corpus.instruments import INSTRUMENTS, INSTRUMENT_NAMES
 from timbre.corpus.melody import random_melody
 from timbre.corpus.synth import PARTIAL_CEILING, render_note
@@ -54,7 +54,7 @@ def renditions(count: int, seconds: float, draws: bool) -> tuple[Tensor, Tensor]
             wave = stem_example(0, "test", index, instrument=target).audio[:samples]
         else:
             rng = item_rng(0, "test", "stem", index)
-            rng.random()  # the draw of the voices, as stem_example makes it
+            draw_voices(rng)  # as stem_example draws them first
             notes, inst, wave = random_melody(rng, 10.0, 1), fixed(INSTRUMENTS[target]), np.zeros(samples, np.float32)
             for note in notes:
                 start = int(round(note.onset * SAMPLE_RATE))

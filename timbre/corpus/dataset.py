@@ -68,16 +68,21 @@ def stem_instrument(index: int) -> int:
     return index % len(INSTRUMENTS)
 
 
+def draw_voices(rng: np.random.Generator) -> int:
+    """A stem's number of voices: the first draw of its generator."""
+    return 2 if rng.random() < TWO_VOICE_SHARE else 1
+
+
 def stem_voices(seed: int, split: str, index: int) -> int:
-    """How many voices stem `index` of the split has, without rendering it (stem_example's first draw)."""
-    return 2 if item_rng(seed, split, "stem", index).random() < TWO_VOICE_SHARE else 1
+    """How many voices stem `index` of the split has, without rendering it."""
+    return draw_voices(item_rng(seed, split, "stem", index))
 
 
 def stem_example(seed: int, split: str, index: int, instrument: int | None = None) -> StemExample:
     """Item `index` of the stem set: a random melody (a quarter of them two-voice) on one instrument."""
     rng = item_rng(seed, split, "stem", index)
     inst = stem_instrument(index) if instrument is None else instrument
-    voices = 2 if rng.random() < TWO_VOICE_SHARE else 1
+    voices = draw_voices(rng)
     notes = random_melody(rng, STEM_SECONDS, voices)
     return StemExample(render_notes(inst, notes, rng), inst, notes, voices)
 
