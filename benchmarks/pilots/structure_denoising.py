@@ -6,8 +6,8 @@ in semitones (the codec stores log2 f0 scaled to the latent std, so one latent u
 noise it was given, and the RMS error of its timbre channels in latent units. A sampler that ends at an error of
 a few tenths of a semitone renders notes whose pitch wanders from frame to frame. Whether the error is an offset
 held over a note or a jitter from frame to frame: the median change of the pitch error between neighbouring STFT
-frames voiced in the clean stem (semitones; about 1.2 times the error's median for an error drawn afresh at each
-frame, near 0 for an offset held), and the denoised pitch's changes of more than half a semitone between those
+frames voiced in the clean stem (semitones; sqrt(2) times the error's median for a Gaussian error drawn afresh at
+each frame, near 0 for an offset held), and the denoised pitch's changes of more than half a semitone between those
 frames per second (the clean stems': `clean_changes_per_s`).
 Usage: python benchmarks/pilots/structure_denoising.py --model DIR [--items 32 --sigmas 0.02,0.05,0.1,0.2,0.5,1,2]
 """

@@ -1,5 +1,4 @@
 """Edit quality on held-out melodies: target-instrument accuracy by the audio classifier and pitch kept (PESTO)."""
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,15 +36,13 @@ class EditItems:
 def held_out_pairs(corpus_seed: int, count: int, classes: int, split: str = "test") -> list[tuple[int, int, int]]:
     """(stem index, source, target) of the first `count` monophonic stems of the split; item i asks for instrument
     (source + 1 + i mod (classes - 1)) mod classes, so every source-target pair comes round. Nothing is rendered."""
-    pairs = []
-    for index in itertools.count():
-        if len(pairs) == count:
-            return pairs
-        if stem_voices(corpus_seed, split, index) != 1:
-            continue
-        source = stem_instrument(index)
-        pairs.append((index, source, (source + 1 + len(pairs) % (classes - 1)) % classes))
-    raise AssertionError("unreachable")
+    pairs, index = [], 0
+    while len(pairs) < count:
+        if stem_voices(corpus_seed, split, index) == 1:
+            source = stem_instrument(index)
+            pairs.append((index, source, (source + 1 + len(pairs) % (classes - 1)) % classes))
+        index += 1
+    return pairs
 
 
 def held_out_items(corpus_seed: int, count: int, seconds: float, classes: int, split: str = "test") -> EditItems:
