@@ -1,4 +1,4 @@
-"""Benchmark: what a bundle's codec costs to encode, and for a harmonic codec that reads a stiffness, the search's share.
+"""Benchmark: what a codec costs to encode, and for a harmonic codec that reads a stiffness, the search's share.
 
 Encodes the first `--clips` training stems (10 s each) `--reps` times and prints the median seconds of the log
 magnitude, the harmonic analysis, its stiffness read (`read_stiffness`, given the tracked pitch) and the whole encode,
