@@ -1,9 +1,9 @@
 """Pilot (issue 3): at which noise level does a harmonic-line bundle's generated pitch start to wander?
 
-Generates `--items` clips of `--seconds` per instrument from its canonical prompt (as `timbre analyse generation`
-does) and reads, at every sampler step, the denoiser's estimate of the clean latents (x0_hat): of its structure
-channels what `generation_parts.py` reads from a generation's (the voiced share, the pitch changes of more than half a
-semitone between neighbouring voiced STFT frames per second, the median distance from the semitone grid in cents,
+Generates `--items` clips of `--seconds` per instrument from its canonical prompt (`generate_instrument`, as
+`timbre analyse generation` does) and reads, at every sampler step, the denoiser's estimate of the clean latents
+(x0_hat): of its structure channels what `generation_parts.py` reads from a generation's (the voiced share, the
+pitch changes of more than half a semitone between neighbouring voiced STFT frames per second, the median distance from the semitone grid in cents,
 the onsets per second), and the median distance of its pitch from the final sample's (semitones, frames voiced in
 both). Real stems change pitch 0.2-0.8 times a second. If the estimates at high sigma are steady and the
 wander comes in at low sigma, the detail the sampler adds late is what the DiT cannot place; if the wander is there
@@ -17,10 +17,9 @@ import time
 
 import torch
 
-from timbre.corpus.prompts import canonical_prompt
-from timbre.edits.base import SamplerConfig, generate
+from timbre.analysis.generation import generate_instrument
+from timbre.edits.base import SamplerConfig
 from timbre.models.bundle import load_bundle
-from timbre.randomness import item_generators, randn_items
 
 from generation_parts import VOICING, describe_structure
 
@@ -48,13 +47,9 @@ def main() -> None:
     frames = round(args.seconds * bundle.sample_rate / codec.hop_length)
     started, out = time.time(), {}
     for name in args.instruments.split(","):
-        cond = bundle.conditioner.embed_text([canonical_prompt(name)]).expand(args.items, -1)
-        generators = item_generators(0, [f"{name}#{i}" for i in range(args.items)])
-        sigmas = sampler.sigmas()
-        x = randn_items(generators, (codec.channels, frames), device=bundle.device) * sigmas[0]
         estimates = []
-        final = generate(bundle.edit_model(), sampler, x, sigmas, cond,
-                         callback=lambda s: estimates.append((float(s["sigma"]), s["denoised"].clone())))
+        final = generate_instrument(bundle, name, args.items, frames, sampler, 0, callback=lambda s: estimates.append(
+            (float(s["sigma"]), s["denoised"].clone())))
         out[name] = {f"{sigma:.3g}": {**describe_structure(codec, z, args.seconds),
                                       "from_final_st": from_final(z, final, codec)}
                      for sigma, z in estimates + [(0.0, final)]}

@@ -10,6 +10,7 @@ from timbre.errors import ModelError
 from timbre.known_channels import reads_known_channels
 from timbre.models.bundle import ModelBundle
 from timbre.models.protocols import structure_channels
+from timbre.samplers import Callback
 from timbre.randomness import randn_items, item_generators
 
 
@@ -31,16 +32,16 @@ def judged_counts(judged: Tensor, instruments: tuple[str, ...] | list[str]) -> d
 
 @torch.no_grad()
 def generate_instrument(bundle: ModelBundle, instrument: str, count: int, frames: int, sampler: SamplerConfig,
-                        seed: int, structure_first: bool = False) -> Tensor:
+                        seed: int, structure_first: bool = False, callback: Callback | None = None) -> Tensor:
     """(count, C, frames) latents generated from the instrument's canonical prompt on the bundle's device; item i's
     noise from (seed, i), drawn on the CPU, so every device starts from the same noise.
     With `structure_first` (a bundle with structure channels and an inpainting denoiser), the timbre channels are
-    then sampled again with the generated structure read clean."""
+    then sampled again with the generated structure read clean. `callback` sees each step of the first sampling."""
     cond = bundle.conditioner.embed_text([canonical_prompt(instrument)]).expand(count, -1)
     generators = item_generators(seed, [f"{instrument}#{i}" for i in range(count)])
     sigmas = sampler.sigmas()
     x = randn_items(generators, (bundle.codec.channels, frames), device=bundle.device) * sigmas[0]
-    latents = generate(bundle.edit_model(), sampler, x, sigmas, cond)
+    latents = generate(bundle.edit_model(), sampler, x, sigmas, cond, callback=callback)
     if not structure_first:
         return latents
     keep = structure_mask(bundle)
