@@ -1,11 +1,11 @@
 """Pilot (issue 3): at which noise level does a harmonic-line bundle's generated pitch start to wander?
 
-Generates `--items` clips of `--seconds` per instrument from its canonical prompt (`generate_instrument`, as
-`timbre analyse generation` does) and reads, at every sampler step, the denoiser's estimate of the clean latents
-(x0_hat): of its structure channels what `generation_parts.py` reads from a generation's (the voiced share, the
-pitch changes of more than half a semitone between neighbouring voiced STFT frames per second, the median distance from the semitone grid in cents,
-the onsets per second), and the median distance of its pitch from the final sample's (semitones, frames voiced in
-both). Real stems change pitch 0.2-0.8 times a second. If the estimates at high sigma are steady and the
+Generates `--items` clips of `--seconds` per instrument from its canonical prompt (`generate_instrument`, as `timbre
+analyse generation` does) and reads, at every sampler step, the denoiser's estimate of the clean latents (x0_hat): of
+its structure channels what `generation_parts.py` reads from a generation's (the voiced share, the pitch changes of
+more than half a semitone between neighbouring voiced STFT frames per second, the median distance from the semitone
+grid in cents, the onsets per second), and the median distance of its pitch from the final sample's (semitones, frames
+voiced in both). Real stems change pitch 0.2-0.8 times a second. If the estimates at high sigma are steady and the
 wander comes in at low sigma, the detail the sampler adds late is what the DiT cannot place; if the wander is there
 from the first steps, the coarse contour is already wrong.
 Usage: python benchmarks/pilots/structure_course.py --model DIR [--instruments violin,piano --items 6 --cfg 4
