@@ -227,6 +227,13 @@ SCALES.update({f"{name}-pitch-scaled-4-onset-held": replace(
     SCALES[name], codec=replace(SCALES[name].codec, pitch_latent_std=4.0, onset_hold_s=0.05))
     for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff",
                  "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff")})
+# ... and, at std 2, a DiT whose tokens are two latent frames each (DiTConfig.patch): its tokens were single frames,
+# each read and written by a linear layer, and its estimate of the pitch jittered from frame to frame at every sigma
+# (benchmarks/pilots/structure_denoising.py); a token that writes both of a pair's frames can hold the note across
+# them, and half as many tokens halve the blocks' work
+SCALES.update({f"{name}-patch-2": replace(SCALES[name], dit=replace(SCALES[name].dit, patch=2))
+               for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled",
+                            "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})

@@ -23,10 +23,14 @@ class DiTConfig:
     mlp_ratio: float = 4.0  # MLP hidden width = width * mlp_ratio
     noise_features: int = 64  # Fourier features of c_noise
     known_input: bool = False  # also read clean known channels and their mask (an inpainting DiT; timbre.known_channels)
+    patch: int = 1  # latent frames per token, read and written together by one linear layer each (DiT's patches);
+    # a sequence that is not a whole number of patches is padded by repeating its last frame, and the pad dropped
 
     def __post_init__(self):
         if self.width % self.heads or (self.width // self.heads) % 2:
             raise ValueError(f"width {self.width} must split into {self.heads} heads of even size")
+        if self.patch < 1:
+            raise ValueError(f"patch must be a whole number of latent frames >= 1, got {self.patch}")
 
 
 DIT_SIZES = {
@@ -44,6 +48,21 @@ def rotary(x: Tensor) -> Tensor:
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+
+
+def patches(seq: Tensor, patch: int) -> Tensor:
+    """(B, C, T) -> (B, ceil(T / patch), patch * C) tokens, each holding `patch` consecutive frames (Peebles & Xie
+    2023's patchify in one dimension); the last frame is repeated to fill the last patch."""
+    pad = -seq.shape[-1] % patch
+    if pad:
+        seq = torch.cat([seq, seq[..., -1:].expand(*seq.shape[:-1], pad)], dim=-1)
+    return seq.unflatten(-1, (-1, patch)).permute(0, 2, 3, 1).flatten(2)
+
+
+def unpatch(tokens: Tensor, patch: int, frames: int) -> Tensor:
+    """(B, N, patch * C) tokens -> (B, C, frames): the inverse of `patches`, the padded frames dropped."""
+    b, n, _ = tokens.shape
+    return tokens.reshape(b, n * patch, -1).transpose(1, 2)[..., :frames]
 
 
 def modulate(x: Tensor, shift: Tensor, scale: Tensor) -> Tensor:
@@ -84,11 +103,11 @@ class DiT(nn.Module):
         self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(1000), cfg.noise_features // 2)))
         self.noise_mlp = nn.Sequential(ItemLinear(cfg.noise_features, cfg.width), nn.SiLU(), ItemLinear(cfg.width, cfg.width))
         self.cond_proj = ItemLinear(cfg.cond_dim, cfg.width)
-        self.inp = nn.Linear(cfg.channels * (3 if cfg.known_input else 1), cfg.width)
+        self.inp = nn.Linear(cfg.channels * (3 if cfg.known_input else 1) * cfg.patch, cfg.width)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.norm_out = nn.LayerNorm(cfg.width, elementwise_affine=False, eps=1e-6)
         self.ada_out = zeroed(ItemLinear(cfg.width, 2 * cfg.width))
-        self.out = zeroed(nn.Linear(cfg.width, cfg.channels))
+        self.out = zeroed(nn.Linear(cfg.width, cfg.channels * cfg.patch))
 
     @property
     def reads_known_channels(self) -> bool:
@@ -110,11 +129,11 @@ class DiT(nn.Module):
         angles = c_noise.to(torch.float32)[:, None] * self.freqs[None]
         emb = self.noise_mlp(torch.cat([angles.cos(), angles.sin()], -1).to(dtype)) + self.cond_proj(embedding.to(dtype))
         emb = F.silu(emb)
-        h = self.inp(seq.to(dtype).transpose(1, 2))
+        h = self.inp(patches(seq.to(dtype), self.config.patch))
         for block in self.blocks:
             h = block(h, emb)
         shift, scale = self.ada_out(emb).chunk(2, dim=-1)
-        return self.out(modulate(self.norm_out(h), shift, scale)).transpose(1, 2)
+        return unpatch(self.out(modulate(self.norm_out(h), shift, scale)), self.config.patch, x.shape[-1])
 
 
 def randomize_(module: nn.Module, seed: int) -> nn.Module:

@@ -97,13 +97,14 @@ def test_an_average_kept_through_the_hook_matches_the_returned_one():
     assert not all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), other.state_dict().values()))
 
 
-def test_training_lowers_the_loss_deterministically_and_refuses_bad_latents():
+@pytest.mark.parametrize("patch", [1, 2])  # 2: tokens of two latent frames
+def test_training_lowers_the_loss_deterministically_and_refuses_bad_latents(patch):
     # smooth sinusoids with random phases: far more predictable than white noise, whose EDM loss stays at 1
     latents = _sinusoid_latents()
     config = DenoiserTrainingConfig(steps=300, batch=16, crop_frames=16, lr=3e-3)
     tables = _tables()
     frames = torch.full((12,), 40)
-    _, metrics = train_denoiser(TINY, config, latents, frames, tables)
+    _, metrics = train_denoiser(dataclasses.replace(TINY, patch=patch), config, latents, frames, tables)
     assert metrics["final_loss"] < 0.9  # measured 0.81; an untrained net (c_skip x) sits at ~1
     short = DenoiserTrainingConfig(steps=20, batch=8, crop_frames=16)
     net, _ = train_denoiser(TINY, short, latents, frames, tables)
