@@ -275,6 +275,7 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     assert {(part, key): value[key] for part, value in held.items() if isinstance(value, dict)
             for key in value if value[key] != stiff[part][key]} == {("codec", "pitch_latent_std"): 4.0,
                                                                     ("codec", "onset_hold_s"): 0.05}
-    patched = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-patch-2"])
+    patched = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled"
+                            "-patch-2"])
     assert {(part, key): value[key] for part, value in patched.items() if isinstance(value, dict)
             for key in value if value[key] != scaled[part][key]} == {("dit", "patch"): 2}

@@ -14,7 +14,8 @@ def _net(**changes) -> DiT:
 
 def _inputs(frames: int, batch: int = 2):
     g = torch.Generator().manual_seed(1)
-    return torch.randn(batch, 3, frames, generator=g), torch.rand(batch, generator=g), torch.randn(batch, 8, generator=g)
+    x, c_noise = torch.randn(batch, 3, frames, generator=g), torch.rand(batch, generator=g)
+    return x, c_noise, torch.randn(batch, 8, generator=g)
 
 
 @pytest.mark.parametrize("frames, patch", [(6, 2), (7, 2), (7, 3), (5, 1)])
