@@ -33,7 +33,7 @@ from timbre.training.decoder_weights import channel_weights, decoder_sensitivity
 from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
 from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
 from timbre.training.loop import Progress
-from timbre.training.pool import Pool, corpus_pool
+from timbre.training.pool import Pool, corpus_pool, row_weights
 from timbre.training.split_codec import (RenditionPool, SplitCodecTrainingConfig, evaluate_split_codec,
                                          rendition_pool, train_split_codec)
 
@@ -234,6 +234,12 @@ SCALES.update({f"{name}-pitch-scaled-4-onset-held": replace(
 SCALES.update({f"{name}-patch-2": replace(SCALES[name], dit=replace(SCALES[name].dit, patch=2))
                for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled",
                             "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled")})
+# ... and, at std 2, the DiT trained on crops of the melodic stems only (stem_share 1): the pool's rows were drawn
+# alike, so five crops in six were a note of 1 s and its silence, where generations and edits are melodies, and its
+# generations hovered around one pitch with no notes, rests or jumps
+SCALES.update({f"{name}-stems": denoiser_variant(SCALES[name], stem_share=1.0)
+               for name in ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled",
+                            "smoke-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled")})
 # The shipped default (twelfth session): the plain codec's DiT with the decoder-weighted loss. Every variant above
 # was built from the unweighted scale and keeps it, so its figures in docs/benchmarks.md stay reproducible.
 SCALES.update({f"{name}-unweighted": SCALES[name] for name in ("full", "smoke")})
@@ -396,9 +402,10 @@ def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserT
         if not hasattr(codec_model, "decode_log_magnitude"):
             raise ValueError(f"spectral_weight needs a codec with decode_log_magnitude, not {type(codec_model).__name__}")
         decode = copy.deepcopy(codec_model).float().requires_grad_(False).to(ctx.device).decode_log_magnitude
+    rows = None if config.stem_share is None else row_weights(ctx.scale.stems, ctx.scale.notes, config.stem_share)
     net, metrics = train_denoiser(model_config, config, latents, frames_per_row(ctx.pool, codec_model.hop_length),
                                   tables, progress, structure_channels(codec_model), ctx.device, weights, after_step,
-                                  decode)
+                                  decode, row_weights=rows)
     return net, metrics, tables, weights
 
 

@@ -279,3 +279,23 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
                             "-patch-2"])
     assert {(part, key): value[key] for part, value in patched.items() if isinstance(value, dict)
             for key in value if value[key] != scaled[part][key]} == {("dit", "patch"): 2}
+    stems = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems"])
+    assert {(part, key): value[key] for part, value in stems.items() if isinstance(value, dict)
+            for key in value if value[key] != scaled[part][key]} == {("denoiser_training", "stem_share"): 1.0}
+
+
+@pytest.mark.parametrize("share", [1.0, None])
+def test_a_stem_share_draws_the_denoisers_crops_from_the_pools_stems(smoke_bundle, share, monkeypatch):
+    from jobs import training_stages as stages
+    seen = []
+    real = stages.train_denoiser
+    monkeypatch.setattr(stages, "train_denoiser", lambda *a, **k: seen.append(k["row_weights"]) or real(*a, **k))
+    scale = stages.denoiser_variant(stages.SCALES["smoke"], stem_share=share)
+    ctx = stages.Context(smoke_bundle, scale, 0, 0, log=lambda _: None)
+    stages.fit_denoiser(ctx, ctx.component("codec"), ctx.component("conditioner"), scale.denoiser_training)
+    if share is None:
+        assert seen == [None]  # every row alike, as before
+        return
+    stems = ctx.pool.lengths == ctx.pool.lengths.max()  # the 10 s rows
+    assert int(stems.sum()) == scale.stems
+    assert seen[0][stems].sum().item() == pytest.approx(1.0) and seen[0][~stems].sum().item() == 0.0

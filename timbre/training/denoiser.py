@@ -39,6 +39,9 @@ class DenoiserTrainingConfig:
     weight_structure: bool = True  # False: the codec's structure channels keep weight 1, only its timbre is weighted
     structure_weight: float = 1.0  # with weight_structure False: the structure channels' weight instead of 1 (they are
     # scored only on the items that do not see them known, and a generated pitch must be exact to a few cents)
+    stem_share: float | None = None  # share of the crops drawn from the pool's melodic stems (the rest from its
+    # single notes; the pool's row_weights); None: every pool row alike, so at the full scale five crops in six are a
+    # note of 1 s and its silence, where generations and edits are melodies
     spectral_weight: float = 0.0  # weight of an L1 between the power-compressed decoded magnitudes of the denoised and
     # the clean latents (the codec's own peak-weighting term), beside the latent loss; 0 is off
     seed: int = 0  # initialisation and sampling
@@ -48,6 +51,8 @@ class DenoiserTrainingConfig:
             raise ValueError("structure_weight needs the timbre-weighted loss (decoder_weighting > 0 and "
                              f"weight_structure False), got decoder_weighting {self.decoder_weighting} and "
                              f"weight_structure {self.weight_structure}")
+        if self.stem_share is not None and not 0 <= self.stem_share <= 1:
+            raise ValueError(f"stem_share must be None (rows alike) or a share in [0, 1], got {self.stem_share}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,9 +145,14 @@ def spectral_term(decode: Callable[[Tensor], Tensor], denoised: Tensor, x: Tenso
     return (weight.sqrt() * per_item).mean()
 
 
-def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int, g: torch.Generator):
-    """Random (count, C, crop) crops within each row's real frames, and their rows."""
-    rows = torch.randint(0, latents.shape[0], (count,), generator=g)
+def latent_batch(latents: Tensor, frames_per_row: Tensor, count: int, crop: int, g: torch.Generator,
+                 row_weights: Tensor | None = None):
+    """Random (count, C, crop) crops within each row's real frames, and their rows: rows drawn alike, or in
+    proportion to `row_weights` (N,)."""
+    if row_weights is None:
+        rows = torch.randint(0, latents.shape[0], (count,), generator=g)
+    else:
+        rows = torch.multinomial(row_weights, count, replacement=True, generator=g)
     room = (frames_per_row[rows] - crop).clamp_min(0)
     starts = (torch.rand(count, generator=g) * (room + 1)).long().clamp(max=room)
     return torch.stack([latents[r, :, s: s + crop] for r, s in zip(rows.tolist(), starts.tolist())]), rows
@@ -174,14 +184,16 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
                    structure_channels: int = 0, device: str | torch.device = "cpu",
                    channel_weights: Tensor | None = None,
                    after_step: Callable[[int, DiT], None] | None = None,
-                   decode: Callable[[Tensor], Tensor] | None = None) -> tuple[DiT, dict]:
+                   decode: Callable[[Tensor], Tensor] | None = None,
+                   row_weights: Tensor | None = None) -> tuple[DiT, dict]:
     """Train from scratch, deterministically for a given seed; returns the weight average (EMA), on the CPU. The
     codec's first `structure_channels` channels are its structure: always among the known ones when an item has
     any. The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
     conditions and noise do not depend on the device. `channel_weights` (C,) scale each channel's loss;
     `after_step(step, net)` sees the raw network after every optimiser step (to keep other weight averages);
     `decode` (latents -> log-magnitudes, the frozen codec's, on `device`) serves config.spectral_weight (edm_loss
-    refuses its absence on the first step)."""
+    refuses its absence on the first step); `row_weights` (N,) draw the crops' rows in proportion to them (every row
+    alike without them)."""
     if latents.ndim != 3 or latents.shape[1] != model_config.channels:
         raise ValueError(f"latents must be (N, {model_config.channels}, frames), got {tuple(latents.shape)}")
     if config.known_share > 0 and not model_config.known_input:
@@ -190,6 +202,10 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
         raise ValueError(f"channel_weights must be ({model_config.channels},), got {tuple(channel_weights.shape)}")
     if latents.shape[-1] < config.crop_frames:
         raise ValueError(f"latent rows have {latents.shape[-1]} frames, fewer than a {config.crop_frames}-frame crop")
+    if row_weights is not None and (row_weights.shape != latents.shape[:1] or bool((row_weights < 0).any())
+                                    or not row_weights.sum() > 0):
+        raise ValueError(f"row_weights must be {latents.shape[0]} non-negative weights with a positive sum, got shape "
+                         f"{tuple(row_weights.shape)}")
     net = seeded(lambda: DiT(model_config), config.seed).to(device)
     if channel_weights is not None:
         channel_weights = channel_weights.to(device)  # once, not a host-to-device copy every step
@@ -200,7 +216,7 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
     structure = torch.arange(model_config.channels) < structure_channels
 
     def batch_loss(_: int) -> Tensor:
-        x, rows = latent_batch(latents, frames_per_row, config.batch, config.crop_frames, g)
+        x, rows = latent_batch(latents, frames_per_row, config.batch, config.crop_frames, g, row_weights)
         cond = draw_conditions(tables, tables.row_instruments[rows], config, g)
         known = draw_known_mask(x.shape[0], structure, config, g) if config.known_share > 0 else None
         return edm_loss(denoiser, x.to(device), cond.to(device), config, g, known, channel_weights, decode)

@@ -35,6 +35,15 @@ def corpus_pool(corpus_seed: int, stems: int, notes: int, min_seconds: float, sp
                 torch.tensor([len(c) for c in clips]), torch.tensor([e.instrument for e in examples]))
 
 
+def row_weights(stems: int, notes: int, stem_share: float) -> Tensor:
+    """(stems + notes,) weights over `corpus_pool`'s rows (its stems first) that draw a stem with probability
+    `stem_share` and every stem alike, a note otherwise and every note alike."""
+    if not 0 <= stem_share <= 1 or (stems == 0 and stem_share > 0) or (notes == 0 and stem_share < 1):
+        raise ValueError(f"a stem share of {stem_share} cannot be drawn from {stems} stems and {notes} notes")
+    return torch.cat([torch.full((stems,), stem_share / max(stems, 1), dtype=torch.float64),
+                      torch.full((notes,), (1 - stem_share) / max(notes, 1), dtype=torch.float64)])
+
+
 @dataclass(frozen=True, eq=False)
 class Crops:
     """Random crops with the rows and start samples they came from."""

@@ -6,7 +6,7 @@ import torch
 from timbre.models.dit import DiT, DiTConfig
 from timbre.models.gaussian import GaussianDenoiser
 from timbre.training.denoiser import (ConditionTables, DenoiserTrainingConfig, draw_conditions, draw_known_mask,
-                                      edm_loss, ema_rate, power_function_rate, train_denoiser,
+                                      edm_loss, ema_rate, latent_batch, power_function_rate, train_denoiser,
                                       update_weight_average)
 from timbre.training.loop import seeded
 
@@ -238,3 +238,24 @@ def test_a_structure_weight_needs_the_timbre_weighted_loss():
     for settings in ({"decoder_weighting": 0.0, "weight_structure": False}, {"decoder_weighting": 0.5}):
         with pytest.raises(ValueError, match="structure_weight needs the timbre-weighted loss"):
             DenoiserTrainingConfig(structure_weight=30.0, **settings)
+
+
+def test_weighted_rows_are_drawn_in_proportion_and_crops_stay_in_each_row():
+    latents = torch.arange(5.0)[:, None, None].expand(5, 2, 30).clone()  # each frame holds its row's number
+    frames = torch.tensor([30, 30, 10, 10, 10])
+    weights = torch.tensor([0.35, 0.35, 0.3, 0.0, 0.0], dtype=torch.float64)
+    x, rows = latent_batch(latents, frames, 20000, 8, torch.Generator().manual_seed(0), weights)
+    share = torch.bincount(rows, minlength=5).double() / 20000
+    assert torch.allclose(share, weights, atol=0.015)
+    assert bool((x == rows[:, None, None].float()).all())  # every crop comes from the row it names
+    again, _ = latent_batch(latents, frames, 20000, 8, torch.Generator().manual_seed(0), weights)
+    assert torch.equal(x, again)
+
+
+def test_row_weights_and_a_stem_share_are_checked():
+    frames, tables = torch.full((12,), 40), _tables()
+    config = DenoiserTrainingConfig(steps=2, batch=4, crop_frames=16)
+    with pytest.raises(ValueError, match="row_weights must be 12 non-negative weights with a positive sum, got shape"):
+        train_denoiser(TINY, config, _sinusoid_latents(), frames, tables, row_weights=torch.zeros(12))
+    with pytest.raises(ValueError, match=r"stem_share must be None \(rows alike\) or a share in \[0, 1\], got 2"):
+        DenoiserTrainingConfig(stem_share=2.0)

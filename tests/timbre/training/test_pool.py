@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from timbre.training.pool import Pool, corpus_pool, random_crops
+from timbre.training.pool import Pool, corpus_pool, random_crops, row_weights
 
 
 def test_crops_stay_inside_true_lengths_and_on_the_grid():
@@ -28,3 +28,13 @@ def test_corpus_pool_labels_follow_the_corpus():
     assert pool.instruments.tolist() == [0, 1, 0, 1, 2]
     assert pool.lengths.tolist() == [160000, 160000, 32000, 32000, 32000]
     assert bool((pool.audio[2:, 32000:] == 0).all())
+    weights = row_weights(2, 3, 0.8)  # the stems are the pool's first rows, its 10 s ones
+    assert weights[pool.lengths == 160000].tolist() == pytest.approx([0.4, 0.4])
+    assert weights[pool.lengths == 32000].tolist() == pytest.approx([0.2 / 3] * 3)
+
+
+@pytest.mark.parametrize("stems, notes, share", [(2, 3, 1.5), (2, 3, -0.1), (0, 3, 0.5), (2, 0, 0.5)])
+def test_row_weights_refuse_a_share_the_pool_cannot_give(stems, notes, share):
+    message = f"a stem share of {share} cannot be drawn from {stems} stems and {notes} notes"
+    with pytest.raises(ValueError, match=message):
+        row_weights(stems, notes, share)
