@@ -8,6 +8,10 @@ grid in cents, the onsets per second), and the median distance of its pitch from
 voiced in both). Real stems change pitch 0.2-0.8 times a second. If the estimates at high sigma are steady and the
 wander comes in at low sigma, the detail the sampler adds late is what the DiT cannot place; if the wander is there
 from the first steps, the coarse contour is already wrong.
+With a bundle that has a latent instrument classifier, each step also reports the share of items whose estimate it
+assigns the final sample's class and the prompt's: Diff-TONE (sec. III) swaps at the last step where that class
+changes, on the premise that the structure settles before the instrument; if the class is already final at the
+first step while the pitch is not, the order is the other way round and no step is found.
 Usage: python benchmarks/pilots/structure_course.py --model DIR [--instruments violin,piano --items 6 --cfg 4
            --sigma-max 80]
 """
@@ -31,6 +35,17 @@ def from_final(latents: torch.Tensor, final: torch.Tensor, codec) -> float | Non
     return round(float(12 * (est[:, 0] - fin[:, 0])[agree].abs().median()), 3) if agree.any() else None
 
 
+def classes(bundle, latents: torch.Tensor, final: torch.Tensor, instrument: str) -> dict:
+    """Shares of items whose estimate the bundle's latent classifier assigns the final sample's class and the
+    prompt's instrument (nothing without a latent classifier)."""
+    if bundle.latent_classifier is None:
+        return {}
+    (est, fin) = (bundle.latent_classifier(z).argmax(-1) for z in (latents, final))
+    prompt = bundle.instruments.index(instrument)
+    return {"class_final": round(float((est == fin).float().mean()), 3),
+            "class_prompt": round(float((est == prompt).float().mean()), 3)}
+
+
 @torch.no_grad()
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,7 +66,8 @@ def main() -> None:
         final = generate_instrument(bundle, name, args.items, frames, sampler, 0, callback=lambda s: estimates.append(
             (float(s["sigma"]), s["denoised"].clone())))
         out[name] = {f"{sigma:.3g}": {**describe_structure(codec, z, args.seconds),
-                                      "from_final_st": from_final(z, final, codec)}
+                                      "from_final_st": from_final(z, final, codec),
+                                      **classes(bundle, z, final, name)}
                      for sigma, z in estimates + [(0.0, final)]}
     print(json.dumps({"model": args.model, "cfg": args.cfg, "steps": args.steps, "sigma_max": args.sigma_max,
                       "items_each": args.items,
