@@ -33,7 +33,7 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     context = stages.Context(out, stages.SCALES[args.scale], args.corpus_seed, args.seed, log=print,
-                             device=args.device)
+                             device=args.device, scale_name=args.scale)
     names = list(STAGES) if args.stage == "all" else [args.stage]
     start = time.perf_counter()
     for name in names:

@@ -259,6 +259,7 @@ class Context:
     seed: int
     log: Callable[[str], None] = print
     device: str = "cpu"  # where the denoiser trains (the other stages train on the CPU)
+    scale_name: str = "default"  # the scale's name in SCALES: the bundle is named after it, its corpus and its seed
     _pool: Pool | None = field(default=None, repr=False)
     _renditions: RenditionPool | None = field(default=None, repr=False)
     _latents: torch.Tensor | None = field(default=None, repr=False)
@@ -443,7 +444,7 @@ def analyse_and_assemble(ctx: Context) -> None:
                                  "generation": records["denoiser"].get("generation", {}).get("accuracy"),
                                  "mi": analysis.summary()}}
     bundle = ModelBundle(
-        name=f"default-c{ctx.corpus_seed}-s{ctx.seed}", codec=codec_model,
+        name=f"{ctx.scale_name}-c{ctx.corpus_seed}-s{ctx.seed}", codec=codec_model,
         denoiser=EDMPrecond(net, ctx.scale.denoiser_training.sigma_data), conditioner=conditioner_model,
         null_cond=torch.zeros(conditioner_model.dim), instruments=INSTRUMENT_NAMES,
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),

@@ -33,6 +33,7 @@ def test_train_all_writes_a_loadable_bundle_with_every_record(smoke_bundle):
     classifiers = json.loads((smoke_bundle / "training" / "classifiers.json").read_text())
     assert set(classifiers["held_out_stem_accuracy"]) == {"audio_teacher", "latent_distilled", "latent_direct"}
     assert bundle.provenance["corpus_seed"] == 0
+    assert bundle.name == "smoke-c0-s0"  # named after its scale, corpus and seed
 
 
 def test_a_second_run_skips_what_is_done(smoke_bundle, capsys):
