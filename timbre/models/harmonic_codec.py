@@ -57,6 +57,8 @@ class HarmonicCodecConfig:
     # cent is a larger step in the latents (at 0.5 one latent unit spans about 20 semitones of the corpus's pitch)
     onset_hold_s: float = 0.0  # > 0: the onset feature holds each level rise and releases it by a factor e in this
     # many seconds (held_rises), so that a note's start spans frames a denoiser can place; 0: each frame's own rise
+    onset_saturation: float = 0.0  # > 0: the onset feature is 1 - exp(-rise / this) of the (held) rise in nats, bounded
+    # below 1, so that an attack from silence is not tens of latent units where every other frame is near 0; 0: the rise
 
     @property
     def structure_channels(self) -> int:
@@ -129,6 +131,8 @@ class HarmonicCodec(SpectralFrames):
         if c.onset_hold_s < 0:
             raise ValueError(f"onset_hold_s must be 0 (each frame's own rise) or a time in seconds, "
                              f"got {c.onset_hold_s}")
+        if c.onset_saturation < 0:
+            raise ValueError(f"onset_saturation must be 0 (the rise itself) or a rise in nats, got {c.onset_saturation}")
         if c.pitch_latent_std < 0:
             raise ValueError(f"pitch_latent_std must be 0 (latent_std) or a positive std, got {c.pitch_latent_std}")
         if c.register_knots:
@@ -240,6 +244,8 @@ class HarmonicCodec(SpectralFrames):
         onset = F.relu(level - torch.cat([level[:, :1], level[:, :-1]], dim=1))  # rises of the log level
         if c.onset_hold_s > 0:
             onset = held_rises(onset, c.onset_hold_s * self.sample_rate / c.stft_hop)
+        if c.onset_saturation > 0:
+            onset = -torch.expm1(-onset / c.onset_saturation)
         hz, stretch = self.read_stiffness(logmag, magnitude, pitch.hz) if c.stretch_max > 0 else (pitch.hz, None)
         position = self.harmonic_positions(hz, stretch)
         nearest = position.round().long().clamp(0, self.bins - 1)

@@ -293,3 +293,17 @@ def test_an_onset_hold_changes_only_the_onset_channels_and_not_what_is_rendered(
     assert not torch.equal(held_z[:, onsets], plain_z[:, onsets])
     with pytest.raises(ValueError, match="onset_hold_s must be 0"):
         HarmonicCodec(replace(fitted.config, onset_hold_s=-0.1))
+
+
+@torch.no_grad()
+def test_a_saturated_onset_is_the_rise_bounded_below_one_and_changes_nothing_else(fitted):
+    saturated = HarmonicCodec(replace(fitted.config, onset_saturation=0.5))
+    saturated.load_state_dict(fitted.state_dict())
+    wave = torch.cat([torch.zeros(2000), _tone(277.2, BRIGHT, 0.5), torch.zeros(2000)])[None]
+    plain, bounded = fitted.analyse(fitted.log_magnitude(wave)), saturated.analyse(saturated.log_magnitude(wave))
+    assert torch.allclose(bounded.onset, 1 - torch.exp(-plain.onset / 0.5), atol=1e-6)
+    assert float(plain.onset.max()) > 3.0 and float(bounded.onset.max()) < 1.0  # an attack from silence: many nats
+    assert torch.equal(bounded.hz, plain.hz) and torch.equal(bounded.amplitudes, plain.amplitudes)
+    assert torch.equal(saturated.decode(saturated.encode(wave)), fitted.decode(fitted.encode(wave)))
+    with pytest.raises(ValueError, match="onset_saturation must be 0"):
+        HarmonicCodec(replace(fitted.config, onset_saturation=-1.0))
