@@ -132,7 +132,8 @@ class HarmonicCodec(SpectralFrames):
             raise ValueError(f"onset_hold_s must be 0 (each frame's own rise) or a time in seconds, "
                              f"got {c.onset_hold_s}")
         if c.onset_saturation < 0:
-            raise ValueError(f"onset_saturation must be 0 (the rise itself) or a rise in nats, got {c.onset_saturation}")
+            raise ValueError(f"onset_saturation must be 0 (the rise itself) or a rise in nats, "
+                             f"got {c.onset_saturation}")
         if c.pitch_latent_std < 0:
             raise ValueError(f"pitch_latent_std must be 0 (latent_std) or a positive std, got {c.pitch_latent_std}")
         if c.register_knots:
