@@ -283,6 +283,9 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     stems = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems"])
     assert {(part, key): value[key] for part, value in stems.items() if isinstance(value, dict)
             for key in value if value[key] != scaled[part][key]} == {("denoiser_training", "stem_share"): 1.0}
+    half = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-0.5"])
+    assert {(part, key): value[key] for part, value in half.items() if isinstance(value, dict)
+            for key in value if value[key] != scaled[part][key]} == {("denoiser_training", "stem_share"): 0.5}
 
 
 @pytest.mark.parametrize("share", [1.0, None])
