@@ -126,11 +126,23 @@ def edit_scores(bundle: ModelBundle, items: EditItems, edited: Tensor, source_co
         raise ValueError(f"bundle {bundle.name} has no audio classifier to judge edits with")
     predicted = bundle.audio_classifier(edited).argmax(-1)
     source_contour = source_contour or pitch_contour(items.waves, SAMPLE_RATE)
-    pitch = pitch_agreement(source_contour, pitch_contour(edited, SAMPLE_RATE), rendition_contour)
+    edited_contour = pitch_contour(edited, SAMPLE_RATE)
+    pitch = pitch_agreement(source_contour, edited_contour, rendition_contour)
     return {"target_accuracy": float((predicted == items.targets).float().mean()),
             "target_accuracy_by_instrument": accuracy_by_target(bundle.instruments, items.targets, predicted),
             "source_kept": float((predicted == items.sources).float().mean()),
-            **{f"pitch_{k}": v for k, v in pitch.items()}, "items": int(items.waves.shape[0])}
+            **{f"pitch_{k}": v for k, v in pitch.items()},
+            "pitch_voiced_kept_by_instrument": voiced_kept_by_target(bundle.instruments, items.targets,
+                                                                    source_contour.voiced, edited_contour.voiced),
+            "items": int(items.waves.shape[0])}
+
+
+def voiced_kept_by_target(names, targets: Tensor, source_voiced: Tensor, edited_voiced: Tensor) -> dict[str, float]:
+    """Share of the source's voiced frames (B, frames) still voiced in the edit, over the items asking for each
+    instrument (instruments never asked for, or whose sources are never voiced, left out)."""
+    kept, voiced = (source_voiced & edited_voiced).sum(-1), source_voiced.sum(-1)
+    return {name: float(kept[targets == i].sum() / voiced[targets == i].sum())
+            for i, name in enumerate(names) if bool(voiced[targets == i].sum() > 0)}
 
 
 def accuracy_by_target(names, targets: Tensor, predicted: Tensor) -> dict[str, float]:

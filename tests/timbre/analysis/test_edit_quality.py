@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from timbre.analysis.edit_quality import (EditItems, accuracy_by_target, codec_round_trip, edit_scores, held_out_items,
-                                           held_out_pairs, oracle_swap, run_edits)
+                                           held_out_pairs, oracle_swap, run_edits, voiced_kept_by_target)
 from timbre.corpus.dataset import stem_example
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import debug_bundle
@@ -81,6 +81,15 @@ def test_accuracy_by_target_counts_each_asked_instrument_separately():
     targets = torch.tensor([0, 0, 0, 2, 2])
     predicted = torch.tensor([0, 1, 0, 2, 0])
     assert accuracy_by_target(names, targets, predicted) == pytest.approx({"guitar": 2 / 3, "violin": 0.5})
+
+
+def test_voiced_kept_by_target_pools_each_asked_instruments_frames():
+    names = ("guitar", "piano", "violin")
+    targets = torch.tensor([0, 0, 2, 1])
+    source = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]], dtype=torch.bool)
+    edited = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=torch.bool)
+    # guitar: 2 + 2 of 4 + 2 source-voiced frames; violin: 1 of 2; piano: its source is never voiced, so left out
+    assert voiced_kept_by_target(names, targets, source, edited) == pytest.approx({"guitar": 4 / 6, "violin": 0.5})
 
 
 def test_the_codec_round_trip_is_the_oracle_swap_of_every_channel():
