@@ -243,49 +243,42 @@ def test_the_spectral_scale_trains_through_its_own_codec_and_leaves_it_untouched
     assert load_bundle(out).denoiser is not None
 
 
+def _changed(variant: dict, base: dict) -> dict:
+    """{(part, key): value} for each setting of a scale (as asdict gives it) that differs from the base scale's."""
+    return {(part, key): value[key] for part, value in variant.items() if isinstance(value, dict)
+            for key in value if value[key] != base[part][key]}
+
+
 @pytest.mark.parametrize("size", ["full", "smoke"])
 def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_deep_two_and_stiff_one_more(size):
     from dataclasses import asdict
 
     from jobs.training_stages import SCALES, high_noise_timbre_weighted_variants
     base = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted"])
-    changed = {}
-    for name, scale in high_noise_timbre_weighted_variants(size).items():
-        variant = asdict(scale)
-        changed[name.rsplit("-weighted-", 1)[1]] = {(part, key): value[key] for part, value in variant.items()
-                                                    if isinstance(value, dict)
-                                                    for key in value if value[key] != base[part][key]}
+    changed = {name.rsplit("-weighted-", 1)[1]: _changed(asdict(scale), base)
+               for name, scale in high_noise_timbre_weighted_variants(size).items()}
     assert changed == {"0.75": {("denoiser_training", "decoder_weighting"): 0.75},
                        "text-only": {("denoiser_training", "audio_condition_share"): 0.0},
                        "deep": {("dit", "depth"): 2 * base["dit"]["depth"]},
                        "ceiling": {("codec", "harmonic_ceiling_hz"): 7200.0}}
     assert base["denoiser_training"]["weight_structure"] is False and base["denoiser_training"]["p_mean"] == 0.0
     both = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep"])
-    assert {(part, key) for part, value in both.items() if isinstance(value, dict)
-            for key in value if value[key] != base[part][key]} == {("codec", "harmonic_ceiling_hz"), ("dit", "depth")}
+    assert set(_changed(both, base)) == {("codec", "harmonic_ceiling_hz"), ("dit", "depth")}
     stiff = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff"])
-    assert {(part, key): value[key] for part, value in stiff.items() if isinstance(value, dict)
-            for key in value if value[key] != both[part][key]} == {("codec", "stretch_max"): 1e-3}
+    assert _changed(stiff, both) == {("codec", "stretch_max"): 1e-3}
     weighted = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-structure-weighted"])
-    assert {(part, key): value[key] for part, value in weighted.items() if isinstance(value, dict)
-            for key in value if value[key] != stiff[part][key]} == {("denoiser_training", "structure_weight"): 30.0}
+    assert _changed(weighted, stiff) == {("denoiser_training", "structure_weight"): 30.0}
     scaled = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled"])
-    assert {(part, key): value[key] for part, value in scaled.items() if isinstance(value, dict)
-            for key in value if value[key] != stiff[part][key]} == {("codec", "pitch_latent_std"): 2.0}
+    assert _changed(scaled, stiff) == {("codec", "pitch_latent_std"): 2.0}
     held = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-4-onset-held"])
-    assert {(part, key): value[key] for part, value in held.items() if isinstance(value, dict)
-            for key in value if value[key] != stiff[part][key]} == {("codec", "pitch_latent_std"): 4.0,
-                                                                    ("codec", "onset_hold_s"): 0.05}
+    assert _changed(held, stiff) == {("codec", "pitch_latent_std"): 4.0, ("codec", "onset_hold_s"): 0.05}
     patched = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled"
                             "-patch-2"])
-    assert {(part, key): value[key] for part, value in patched.items() if isinstance(value, dict)
-            for key in value if value[key] != scaled[part][key]} == {("dit", "patch"): 2}
+    assert _changed(patched, scaled) == {("dit", "patch"): 2}
     stems = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems"])
-    assert {(part, key): value[key] for part, value in stems.items() if isinstance(value, dict)
-            for key in value if value[key] != scaled[part][key]} == {("denoiser_training", "stem_share"): 1.0}
+    assert _changed(stems, scaled) == {("denoiser_training", "stem_share"): 1.0}
     half = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-0.5"])
-    assert {(part, key): value[key] for part, value in half.items() if isinstance(value, dict)
-            for key in value if value[key] != scaled[part][key]} == {("denoiser_training", "stem_share"): 0.5}
+    assert _changed(half, scaled) == {("denoiser_training", "stem_share"): 0.5}
 
 
 @pytest.mark.parametrize("share", [1.0, None])
