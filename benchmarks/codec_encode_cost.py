@@ -8,8 +8,6 @@ Usage: python benchmarks/codec_encode_cost.py --model DIR [--clips 8 --reps 3 --
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
 
@@ -17,15 +15,7 @@ from timbre.corpus.dataset import stem_example
 from timbre.models.bundle import load_bundle
 from timbre.pitch_tracking import track_pitch
 
-
-def median_seconds(fn, reps: int) -> float:
-    """Median wall time of `reps` calls of fn()."""
-    times = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+from dit_throughput import median_seconds  # this script's folder is on the path when it runs
 
 
 @torch.no_grad()
@@ -46,7 +36,7 @@ def main() -> None:
         c, magnitude = codec.config, logmag.exp()
         hz = track_pitch(magnitude, codec.sample_rate, c.n_fft, c.low_hz, c.high_hz).hz
         parts["read_stiffness"] = lambda: codec.read_stiffness(logmag, magnitude, hz)
-    seconds = {name: round(median_seconds(fn, args.reps), 3) for name, fn in parts.items()}
+    seconds = {name: round(median_seconds(fn, args.reps, 0, "cpu")[0], 3) for name, fn in parts.items()}
     print(json.dumps({"model": args.model, "clips": args.clips, "clip_seconds": waves.shape[1] / codec.sample_rate,
                       "threads": torch.get_num_threads(), "median_seconds": seconds,
                       "encode_per_pool_s": round(seconds["encode"] * args.pool / args.clips)}, indent=1))
