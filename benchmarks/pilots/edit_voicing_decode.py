@@ -35,6 +35,7 @@ def main() -> None:
     p.add_argument("--clamp", type=float, default=0.5)
     p.add_argument("--cfg", type=float, default=4.0)
     p.add_argument("--space", default="basis")
+    p.add_argument("--first", type=int, default=0, help="held-out melodies skipped (another item set)")
     p.add_argument("--decodes", nargs="+", default=["gl-48", "gl-256", "source-phase", "source-phase-0"])
     p.add_argument("--pinned", type=int, default=None, help="the first N raw channels pinned as structure")
     args = p.parse_args()
@@ -42,7 +43,7 @@ def main() -> None:
     if args.pinned is not None:
         bundle = with_pinned_basis(bundle, args.pinned)
     codec, c = bundle.codec, bundle.codec.config
-    items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
+    items = held_out_items(0, args.items, 4.0, len(bundle.instruments), first=args.first)
     length = items.waves.shape[1]
     source, rendition = (pitch_contour(w, bundle.sample_rate) for w in (items.waves, items.renditions))
 
@@ -56,16 +57,18 @@ def main() -> None:
             report(name, codec.decode(codec.encode(waves)))
         spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=16, cfg=args.cfg), k=args.k, clamp=args.clamp)
         latents = edit_latents(bundle, items, spec, args.space, 0)
-        magnitude = codec.decode_log_magnitude(latents).float().clamp(max=10.0).exp()
-        spectrum = codec.spectrum(items.waves)[..., : magnitude.shape[-1]]
-        angles = spectrum / spectrum.abs().clamp_min(1e-16)  # the source's phase, framed as the codec frames it
-        total = latents.shape[-1] * codec.hop_length
         own = codec.decode(latents)  # gl-48: the codec's own decode, also where the lost frames are sought
-        for name, iters, start in (("gl-48", None, None), ("gl-256", 256, None),
-                                   ("source-phase", c.griffin_lim_iters, angles), ("source-phase-0", 0, angles)):
-            if name in args.decodes:
-                report(name, own if iters is None else griffin_lim(magnitude, c.n_fft, c.stft_hop, total, iters,
-                                                                   angles=start))
+        if "gl-48" in args.decodes:
+            report("gl-48", own)
+        if set(args.decodes) - {"gl-48"}:  # spectral codecs only: they decode a log magnitude by Griffin-Lim
+            magnitude = codec.decode_log_magnitude(latents).float().clamp(max=10.0).exp()
+            spectrum = codec.spectrum(items.waves)[..., : magnitude.shape[-1]]
+            angles = spectrum / spectrum.abs().clamp_min(1e-16)  # the source's phase, framed as the codec frames it
+            total = latents.shape[-1] * codec.hop_length
+            for name, iters, start in (("gl-256", 256, None), ("source-phase", c.griffin_lim_iters, angles),
+                                       ("source-phase-0", 0, angles)):
+                if name in args.decodes:
+                    report(name, griffin_lim(magnitude, c.n_fft, c.stft_hop, total, iters, angles=start))
         where_lost(bundle, items, own[:, :length], source, rendition)
 
 
@@ -87,6 +90,28 @@ def frame_spectra_db(waves: torch.Tensor, frames: int, hop: int, n_fft: int = 10
     flatness = geometric - 10 * power.mean(1).log10()
     pad = frames - geometric.shape[1]
     return F.pad(geometric, (0, pad), value=-120.0), F.pad(flatness, (0, pad), value=0.0)
+
+
+def run_positions(voiced: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, frames) each: frames since the voiced run a frame belongs to began, and frames until it ends (0 on its
+    first and last frame; meaningless on unvoiced frames)."""
+    index = torch.arange(voiced.shape[1]).expand_as(voiced)
+    since = index - torch.where(~voiced, index, torch.full_like(index, -1)).cummax(1).values - 1
+    flipped = voiced.flip(1)
+    until = (index - torch.where(~flipped, index, torch.full_like(index, -1)).cummax(1).values - 1).flip(1)
+    return since, until
+
+
+def lost_by_position(source_voiced: torch.Tensor, kept: torch.Tensor, edge: int = 5) -> dict:
+    """Share of the source's voiced frames kept, and the share of the lost ones, in the first and last `edge` frames
+    of each of the source's voiced runs (its notes' onsets and ends) and between them."""
+    since, until = run_positions(source_voiced)
+    parts = {"onset": source_voiced & (since < edge), "end": source_voiced & (until < edge) & (since >= edge),
+             "body": source_voiced & (since >= edge) & (until >= edge)}
+    lost = source_voiced & ~kept
+    return {name: {"kept": round(float((kept & part).sum() / part.sum().clamp_min(1)), 3),
+                   "share_of_lost": round(float((lost & part).sum() / lost.sum().clamp_min(1)), 3)}
+            for name, part in parts.items()}
 
 
 def where_lost(bundle, items, edited: torch.Tensor, source, rendition) -> None:
@@ -118,7 +143,12 @@ def where_lost(bundle, items, edited: torch.Tensor, source, rendition) -> None:
         "flatness_db_median_on_kept": {name: round(float(spectra[name][1][kept].median()), 1) for name in spectra},
         "confidence_median": {"lost": round(float(confidence[lost].median()), 3),
                               "kept": round(float(confidence[kept].median()), 3)},
-        "kept_per_target": per_target}), flush=True)
+        "kept_per_target": per_target,
+        "source_voiced_lost_where_rendition_unvoiced": round(float(
+            (source.voiced[:, :frames] & ~output.voiced[:, :frames] & ~rendition.voiced[:, :frames]).sum()
+            / (source.voiced[:, :frames] & ~output.voiced[:, :frames]).sum().clamp_min(1)), 3),
+        "by_position_in_source_note": lost_by_position(source.voiced[:, :frames], output.voiced[:, :frames])}),
+        flush=True)
 
 
 if __name__ == "__main__":

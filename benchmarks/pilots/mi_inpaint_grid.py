@@ -61,9 +61,7 @@ def main() -> None:
     p.add_argument("--decode-ceiling", type=float, default=0.0, help="harmonic codecs: no harmonic decoded above (Hz)")
     args = p.parse_args()
     shipped = load_bundle(args.model)
-    every = held_out_items(0, args.first + args.items, args.seconds, len(shipped.instruments))
-    items = dataclasses.replace(every, **{f.name: getattr(every, f.name)[args.first:]
-                                          for f in dataclasses.fields(every)})
+    items = held_out_items(0, args.items, args.seconds, len(shipped.instruments), first=args.first)
     source, rendition = (pitch_contour(w, shipped.sample_rate) for w in (items.waves, items.renditions))
     for pinned in args.pinned:
         bundle = shipped if pinned is None else with_pinned_basis(shipped, pinned)

@@ -45,13 +45,14 @@ def held_out_pairs(corpus_seed: int, count: int, classes: int, split: str = "tes
     return pairs
 
 
-def held_out_items(corpus_seed: int, count: int, seconds: float, classes: int, split: str = "test") -> EditItems:
-    """The stems `held_out_pairs` picks, cut to `seconds`, each with its target. Each item comes with its rendition:
-    the same melody, drawn from the same generator, played by the target instrument; and a donor: the next stem's
-    melody played by the target instrument."""
+def held_out_items(corpus_seed: int, count: int, seconds: float, classes: int, split: str = "test",
+                   first: int = 0) -> EditItems:
+    """The stems `held_out_pairs` picks, after skipping its `first` (another item set), cut to `seconds`, each with
+    its target. Each item comes with its rendition: the same melody, drawn from the same generator, played by the
+    target instrument; and a donor: the next stem's melody played by the target instrument."""
     waves, sources, targets, renditions, donors = [], [], [], [], []
     samples = int(seconds * SAMPLE_RATE)
-    for index, source, target in held_out_pairs(corpus_seed, count, classes, split):
+    for index, source, target in held_out_pairs(corpus_seed, first + count, classes, split)[first:]:
         waves.append(stem_example(corpus_seed, split, index).audio[:samples])
         sources.append(source)
         targets.append(target)

@@ -24,6 +24,12 @@ def test_the_pairs_read_without_rendering_are_the_rendered_stems_voices_and_inst
     assert [t for _, _, t in pairs] == items.targets.tolist()
 
 
+def test_a_later_item_set_is_the_tail_of_a_longer_one():
+    longer, later = held_out_items(2, 7, 0.1, classes=10), held_out_items(2, 4, 0.1, classes=10, first=3)
+    for field in ("waves", "sources", "targets", "renditions", "donors"):
+        assert torch.equal(getattr(later, field), getattr(longer, field)[3:])
+
+
 def test_each_rendition_plays_the_source_notes_on_the_target_instrument():
     items = held_out_items(0, 4, 0.5, classes=10)
     monophonic = [i for i in range(40) if stem_example(0, "test", i).voices == 1][:4]
