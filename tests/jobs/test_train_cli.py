@@ -244,9 +244,12 @@ def test_the_spectral_scale_trains_through_its_own_codec_and_leaves_it_untouched
 
 
 def _changed(variant: dict, base: dict) -> dict:
-    """{(part, key): value} for each setting of a scale (as asdict gives it) that differs from the base scale's."""
-    return {(part, key): value[key] for part, value in variant.items() if isinstance(value, dict)
-            for key in value if value[key] != base[part][key]}
+    """{(part, key): value} for each setting of a scale (as asdict gives it) that differs from the base scale's, and
+    {(key,): value} for each of its own numbers (the pool's size, say) that does."""
+    return {**{(part, key): value[key] for part, value in variant.items() if isinstance(value, dict)
+               for key in value if value[key] != base[part][key]},
+            **{(part,): value for part, value in variant.items()
+               if not isinstance(value, dict) and value != base[part]}}
 
 
 @pytest.mark.parametrize("size", ["full", "smoke"])
@@ -279,6 +282,8 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     assert _changed(stems, scaled) == {("denoiser_training", "stem_share"): 1.0}
     half = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-0.5"])
     assert _changed(half, scaled) == {("denoiser_training", "stem_share"): 0.5}
+    more = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"])
+    assert _changed(more, stems) == {("stems",): 3 * stems["stems"]}
 
 
 @pytest.mark.parametrize("share", [1.0, None])

@@ -1,10 +1,14 @@
+import pytest
 import torch
 
 from timbre.models.audio_classifier import AudioClassifierConfig
+from timbre.models.codec import SpectralCodec, SpectralCodecConfig
+from timbre.models.harmonic_codec import HarmonicCodec, HarmonicCodecConfig
 from timbre.models.debug import FrameCodec, FrameCodecConfig
 from timbre.models.latent_classifier import LatentClassifierConfig
 from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, latent_crops, train_audio_classifier,
                                          train_latent_classifier)
+from timbre.training.pool import Pool
 
 AUDIO = AudioClassifierConfig(classes=2, n_mels=16, width=16, depth=1, embed_dim=8)
 LATENT = LatentClassifierConfig(channels=16, classes=2, width=16, depth=1, embed_dim=8)
@@ -16,6 +20,24 @@ def test_audio_classifier_learns_the_two_classes(two_class_pool):
     with torch.no_grad():
         assert (model(two_class_pool.audio).argmax(-1) == two_class_pool.instruments).all()
         assert (model(0.1 * two_class_pool.audio).argmax(-1) == two_class_pool.instruments).all()  # level is not timbre
+
+
+SPECTRAL = SpectralCodec(SpectralCodecConfig(n_fft=256, stft_hop=64, stride=2, channels=8, width=32, depth=1))
+HARMONIC = HarmonicCodec(HarmonicCodecConfig(n_fft=512, stft_hop=128, stride=2, harmonics=12, floor_lifter=4,
+                                             floor_window=5, stretch_max=0.01))
+
+
+@pytest.mark.parametrize("codec", [SPECTRAL, HARMONIC], ids=["spectral", "harmonic"])
+def test_the_pool_encoded_by_length_is_the_pool_encoded_whole(two_class_pool, codec):
+    lengths = torch.tensor([16000, 16000, 4000, 4000, 4000, 9000])  # 1 s rows, short notes and a mid one, zero-padded
+    audio = torch.zeros(6, 48000)
+    for row, n in enumerate(lengths.tolist()):
+        audio[row, :n] = two_class_pool.audio[row, :n]
+    pool = Pool(audio, lengths, two_class_pool.instruments[:6])
+    with torch.no_grad():
+        whole, by_length = codec.encode(audio), encode_pool(codec, pool, batch=2, margin_seconds=0.5)
+    assert by_length.shape == whole.shape
+    assert torch.allclose(by_length[..., :-1], whole[..., :-1], atol=1e-5)  # the row's own last frame sees its end
 
 
 def test_latent_crops_encode_the_audio_they_come_with(two_class_pool):
