@@ -113,8 +113,9 @@ def _out_of_limits(audio: Audio, limits: Limits) -> str | None:
 
 def finish(prepared: Prepared, edited: np.ndarray | None, info: dict, config: JobConfig, output_store,
            model_rate: int, seconds_edit: float) -> dict:
-    """Write one edited stem back at the source's rate, channel count, length and sample format (never normalised),
-    create-only; its manifest row with cheap metrics. `edited` is None when the model failed on this stem."""
+    """Write one edited stem back at the source's rate, channel count, length and sample format (its level course
+    made the source's by edit_clips, nothing else normalised), create-only; its manifest row with cheap metrics.
+    `edited` is None when the model failed on this stem."""
     start = time.perf_counter()
     row = dict(prepared.row)
     if edited is None:

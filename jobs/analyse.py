@@ -63,7 +63,8 @@ def add_parser(sub) -> None:
     p.add_argument("--seconds", type=float, default=4.0, help="tradeoff: length of each melody")
     p.add_argument("--steps", type=int, default=16, help="tradeoff: sampling steps")
     p.add_argument("--cfg", type=float, default=2.0, help="tradeoff: guidance scale while generating")
-    p.add_argument("--seed", type=int, default=0, help="tradeoff: seed of every edit's noise")
+    p.add_argument("--seed", type=int, default=0,
+                   help="tradeoff, generation, diff-tone: seed of every edit's and generation's noise")
     p.add_argument("--space", choices=("basis", "raw"), default=None,
                    help="noise-probe: where the timbre part is swapped (default: the basis when the bundle has one)")
     p.add_argument("--k", type=float, default=0.5, help="noise-probe: fraction of directions swapped as timbre")

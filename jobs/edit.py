@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from timbre.audio import FORMATS, decode_audio, encode_audio
+from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig, param_names
 from timbre.errors import AudioError, ConfigError
 from cluster.model_store import load_model
@@ -45,6 +46,9 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
                    help="the denoiser's arithmetic: fp32, or bf16 autocast (5-6x for Stable Audio Open's DiT on an H100, "
                         "little for the small default; docs/benchmarks.md)")
+    p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
+                   help="the edit's level course made the source's over windows this long, so the stem keeps its "
+                        "place in the mix (0: the model's own level, which guidance can move by tens of dB)")
     p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
     p.add_argument("--model", default="default",
                    help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix")
@@ -106,13 +110,14 @@ def run(args) -> int:
     target, target_desc = target_condition(bundle, args.to)
     source = text_condition(bundle, args.source) if args.source else None
     item_id = hashlib.sha256(data).hexdigest()[:16]
-    result = transfer_audio(bundle, audio, spec, target, source, args.seed, item_id, args.space)
+    result = transfer_audio(bundle, audio, spec, target, source, args.seed, item_id, args.space,
+                            WindowConfig(level_seconds=args.level_window))
     write_atomically(out, encode_audio(result.audio, FORMATS[out.suffix.lower()]))
     print(f"wrote {out}: {spec.method} to {target_desc}, {audio.channels} ch, {audio.sample_rate} Hz, "
           f"{audio.duration:.2f} s, model {bundle.name}{describe(result.info)}")
     if result.info["clipped_samples"]:
         print(f"warning: {result.info['clipped_samples']} samples exceed full scale and were clipped by the "
-              f"{audio.subtype} format (nothing was normalised)")
+              f"{audio.subtype} format (nothing was normalised; the level course follows the source's)")
     return 0
 
 
@@ -123,6 +128,9 @@ def describe(info: dict) -> str:
         parts.append(f"{info['timbre_channels'][0]} timbre {'basis directions' if info.get('space', [''])[0] == 'basis' else 'channels'}, {info['clamp_steps'][0]} clamped steps")
     if "start_step" in info:
         parts.append(f"starts at step {info['start_step'][0]}")
+    if "level_gain_db_median" in info:
+        parts.append(f"level course matched to the source's (gain {info['level_gain_db_median']:+.1f} dB median, "
+                     f"{info['level_gain_db_min']:+.1f} to {info['level_gain_db_max']:+.1f})")
     if "swap_step" in info:
         found = info.get("swap_found")
         parts.append("swap step " + ", ".join(

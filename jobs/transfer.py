@@ -8,6 +8,7 @@ same job resumes it; a different job into the same DST is refused. `--spec job.y
   output: s3://label/edited
   model: default
   seeds: [0]
+  level_window: 1.0  # seconds; 0 keeps the model's own level
   edits:
     - {name: violin, to: solo violin, method: mi-inpaint, k: 0.5, clamp: 0.5}
     - {name: flute, to: flute, method: pni, noise_fraction: 0.2, steps: 16, cfg: 4}"""
@@ -47,6 +48,9 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=None, help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
     p.add_argument("--window", type=float, default=WindowConfig.seconds, help="model window in seconds")
+    p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
+                   help="the edit's level course made the source's over windows this long, so the stem keeps its "
+                        "place in the mix (0: the model's own level, which guidance can move by tens of dB)")
     p.add_argument("--address", default=None,
                    help="join this Ray cluster (default: RAY_ADDRESS, as under `ray job submit`, else start a local one)")
     p.add_argument("--dashboard", nargs="?", const="127.0.0.1:8265", default=None, metavar="HOST:PORT",
@@ -103,7 +107,8 @@ def job_from_args(args):
         raise ConfigError("give SRC and --out (or source and output in --spec)")
     model = args.model or spec.get("model", "default")
     seeds = tuple(args.seed or spec.get("seeds", [0]))
-    windows = WindowConfig(seconds=float(spec.get("window", args.window)))
+    windows = WindowConfig(seconds=float(spec.get("window", args.window)),
+                           level_seconds=float(spec.get("level_window", args.level_window)))
     try:
         config = JobConfig(source, output, bundle_fingerprint(load_model(model)), edits, seeds,
                            args.format or spec.get("format", "wav"), windows)

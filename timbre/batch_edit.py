@@ -11,6 +11,7 @@ import torch
 from timbre.conditions import Cond, cat_conds, cond_to, expand_cond
 from timbre.edits import EditBatch, EditSpec
 from timbre.errors import ConfigError
+from timbre.level import match_level
 from timbre.models.bundle import ModelBundle
 from timbre.randomness import item_generators
 from timbre.windows import overlap_add, window_starts
@@ -18,16 +19,20 @@ from timbre.windows import overlap_add, window_starts
 
 @dataclass(frozen=True)
 class WindowConfig:
-    """How clips are cut for the model and packed into forward passes."""
+    """How clips are cut for the model, packed into forward passes and put back together."""
 
     seconds: float = 10.0  # model window; longer clips are edited in overlapping windows
     overlap_seconds: float = 1.0  # cross-fade between neighbouring windows
     bucket_seconds: float = 1.0  # a clip shorter than the window is zero-padded to a multiple of this, then trimmed
     max_batch: int = 16  # batch items (window x channel) per forward pass
+    level_seconds: float = 1.0  # the edit's level course made the source's over windows this long (0: the model's)
+    max_level_boost_db: float = 24.0  # the most that matching raises the edit's level anywhere
 
     def __post_init__(self):
         if not (self.seconds > 0 and 0 <= self.overlap_seconds < self.seconds and self.bucket_seconds > 0):
             raise ConfigError(f"need seconds > 0, 0 <= overlap_seconds < seconds and bucket_seconds > 0, got {self}")
+        if not (self.level_seconds >= 0 and self.max_level_boost_db >= 0):
+            raise ConfigError(f"need level_seconds >= 0 and max_level_boost_db >= 0, got {self}")
         if not isinstance(self.max_batch, int) or self.max_batch < 1:
             raise ConfigError(f"max_batch must be an integer >= 1, got {self.max_batch!r}")
 
@@ -73,8 +78,9 @@ def _entries(clips: list[Clip], window: int, overlap: int, bucket: int) -> tuple
 @torch.no_grad()
 def edit_clips(bundle: ModelBundle, clips: list[Clip], spec: EditSpec, seed: int, space: str | None = None,
                windows: WindowConfig = WindowConfig()) -> list[tuple[np.ndarray, dict[str, Any]]]:
-    """Edited (channels, samples) waves at the bundle's rate, one per clip, with per-clip facts: windows, the
-    batch items each clip took and the method's per-item info (lists, window-major). Results do not depend on
+    """Edited (channels, samples) waves at the bundle's rate, one per clip, their level course made the source's
+    (`timbre.level`, unless the windows' level_seconds is 0), with per-clip facts: windows, the batch items each clip
+    took, the level gains and the method's per-item info (lists, window-major). Results do not depend on
     which clips share a call: every item's noise comes from (seed, clip id, window start)."""
     rate = bundle.sample_rate
     window, overlap = int(round(windows.seconds * rate)), int(round(windows.overlap_seconds * rate))
@@ -111,7 +117,10 @@ def edit_clips(bundle: ModelBundle, clips: list[Clip], spec: EditSpec, seed: int
         mine = per_clip[i]
         channels = clip.waves.shape[0]
         pieces = [np.stack([outputs[n] for n in mine[w * channels: (w + 1) * channels]]) for w in range(len(starts[i]))]
-        info = {"windows": len(starts[i]), "batch_items": len(mine),
-                **{key: [infos[n][key] for n in mine] for key in infos[mine[0]]}}
-        results.append((overlap_add(pieces, starts[i], clip.waves.shape[1], overlap), info))
+        edited = overlap_add(pieces, starts[i], clip.waves.shape[1], overlap)
+        level = {}
+        if windows.level_seconds > 0:
+            edited, level = match_level(edited, clip.waves, rate, windows.level_seconds, windows.max_level_boost_db)
+        results.append((edited, {"windows": len(starts[i]), "batch_items": len(mine), **level,
+                                 **{key: [infos[n][key] for n in mine] for key in infos[mine[0]]}}))
     return results

@@ -24,6 +24,19 @@ def test_every_method_writes_a_file_like_its_input(method, stereo_wav, tmp_path,
     assert f"wrote {out}: {method} to prompt 'violin'" in capsys.readouterr().out
 
 
+def test_each_channel_of_the_edit_keeps_its_inputs_level_unless_told_not_to(stereo_wav, tmp_path, capsys):
+    rms_db = lambda w: 10 * np.log10((w ** 2).mean(0))  # noqa: E731
+    levels = {}
+    for window in (1.0, 0.0):
+        out = tmp_path / f"level-{window}.wav"
+        assert main(["edit", str(stereo_wav), "--method", "mi-inpaint", "--to", "violin", "-o", str(out),
+                     "--steps", "3", "--cfg", "4", "--level-window", str(window)]) == 0
+        assert ("level course matched to the source's" in capsys.readouterr().out) == (window > 0)
+        levels[window] = rms_db(sf.read(out)[0]) - rms_db(sf.read(stereo_wav)[0])
+    assert np.abs(levels[1.0]).max() < 2.0  # the course's smoothing leaves a dB or so
+    assert np.abs(levels[0.0] - levels[1.0]).max() > 0.5  # the model's own level is another
+
+
 def test_reference_recording_target_and_flac_output(stereo_wav, tmp_path, capsys):
     out = tmp_path / "out.flac"
     code = main(["edit", str(stereo_wav), "--method", "diff-tone", "--to", str(stereo_wav), "--source", "piano",
@@ -37,7 +50,7 @@ def test_help_explains_every_parameter(capsys):
         build_parser().parse_args(["edit", "--help"])
     text = capsys.readouterr().out
     for flag in ("--method", "--to", "--output", "--source", "--k", "--clamp", "--noise-fraction", "--steps", "--cfg",
-                 "--structure-cfg", "--seed", "--fallback", "--solver", "--model"):
+                 "--structure-cfg", "--seed", "--fallback", "--solver", "--model", "--level-window"):
         assert flag in text
     assert all(name in text for name in METHODS)
 
@@ -71,6 +84,7 @@ def test_a_text_file_named_wav_is_named(tmp_path, capsys):
     (["--method", "mi-inpaint", "--structure-cfg", "-1"], "structure_cfg must be a finite number >= 0"),
     (["--method", "diff-tone", "--structure-cfg", "1"], "--structure-cfg does not apply to --method diff-tone"),
     (["--method", "pni", "--to", "missing_ref.wav"], "missing_ref.wav: reference recording not found"),
+    (["--method", "pni", "--level-window", "-1"], "need level_seconds >= 0"),
 ])
 def test_bad_parameters_name_themselves(stereo_wav, tmp_path, capsys, extra, message):
     argv = ["edit", str(stereo_wav), "-o", str(tmp_path / "o.wav")] + extra

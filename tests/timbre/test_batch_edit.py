@@ -34,6 +34,21 @@ def test_an_identity_edit_through_an_exact_codec_returns_every_clip_unchanged(bu
     assert [info["windows"] for _, info in results] == [5, 1, 1]
 
 
+def test_the_edits_level_course_is_made_the_sources_unless_turned_off(bundle, monkeypatch):
+    exact = replace(bundle, codec=FrameCodec(FrameCodecConfig(hop_length=256, channels=256)))
+    decode = exact.codec.decode
+    monkeypatch.setattr(exact.codec, "decode", lambda z: 30 * decode(z))  # a model whose edits come out 30 dB loud
+    identity = EditSpec.build("pni", SamplerConfig(steps=4), noise_fraction=0.0)
+    clips = _clips(exact)
+    matched = edit_clips(exact, clips, identity, seed=0, windows=WINDOWS)
+    as_decoded = edit_clips(exact, clips, identity, seed=0, windows=replace(WINDOWS, level_seconds=0.0))
+    for clip, (wave, info), (loud, loud_info) in zip(clips, matched, as_decoded):
+        np.testing.assert_allclose(wave, clip.waves, atol=1e-4)
+        assert info["level_gain_db_median"] == pytest.approx(-20 * np.log10(30), abs=1e-3)
+        np.testing.assert_allclose(loud, 30 * clip.waves, atol=1e-3)
+        assert "level_gain_db_median" not in loud_info
+
+
 def test_results_do_not_depend_on_which_clips_share_a_call(bundle):
     spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=3), k=0.5, clamp=0.5)
     clips = _clips(bundle)
@@ -58,6 +73,8 @@ def test_windows_of_one_length_share_forward_passes_of_at_most_max_batch(bundle,
 def test_bad_window_settings_name_the_setting():
     with pytest.raises(Exception, match="max_batch"):
         WindowConfig(max_batch=0)
+    with pytest.raises(Exception, match="level_seconds"):
+        WindowConfig(level_seconds=-1.0)
     with pytest.raises(Exception, match="overlap_seconds"):
         WindowConfig(seconds=1.0, overlap_seconds=1.0)
 

@@ -1,0 +1,72 @@
+"""Pilot: how far an edit's level strays from its source's, and what matching its level course (`timbre.level`, as
+every edit through `edit_clips` now is) does to the level and to the edit's scores.
+
+MI-inpaint edits of the held-out melodies, scored as `mi_inpaint_grid.py` scores them (target accuracy, pitch within
+50 cents, voiced frames kept), once as the model decodes them and once with their level course matched over
+`--window` seconds. For each: the median over items of the median |edit - source| level-course difference in dB on
+the source's active frames, the items whose peak passes full scale (clipped when written as 16-bit PCM) and the
+median difference of the whole clip's RMS level.
+Usage: python benchmarks/pilots/edit_level.py [--model default] [--space basis] [--k 0.5] [--clamp 0.5] [--cfg 4]
+       [--items 120] [--window 1.0]
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
+from timbre.edits import EditSpec, SamplerConfig
+from timbre.level import ACTIVE_DB, level_course_db, match_level
+from timbre.metrics.pitch import pitch_contour
+from timbre.models.bundle import load_bundle
+
+
+def level_facts(edited: np.ndarray, source: np.ndarray, rate: int, window: float) -> dict:
+    """Level-course error, clipping and whole-clip level difference of (N, samples) edits against their sources."""
+    errors = []
+    for e, s in zip(edited, source):
+        wanted = level_course_db(s[None], rate, window)[0]
+        errors.append(float(np.median(np.abs(level_course_db(e[None], rate, window)[0] - wanted)[wanted > ACTIVE_DB])))
+    rms = lambda w: 10 * np.log10(np.maximum((w ** 2).mean(-1), 1e-12))  # noqa: E731
+    return {"level_course_error_db_median": round(float(np.median(errors)), 1),
+            "level_course_error_db_max": round(float(np.max(errors)), 1),
+            "items_past_full_scale": int((np.abs(edited).max(-1) > 1).sum()),
+            "clip_level_minus_source_db_median": round(float(np.median(rms(edited) - rms(source))), 1)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="default")
+    p.add_argument("--space", default="basis", choices=("basis", "raw"))
+    p.add_argument("--k", type=float, default=0.5)
+    p.add_argument("--clamp", type=float, default=0.5)
+    p.add_argument("--cfg", type=float, default=4.0)
+    p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--items", type=int, default=120)
+    p.add_argument("--window", type=float, default=1.0)
+    p.add_argument("--max-boost-db", type=float, default=24.0)
+    args = p.parse_args()
+    bundle = load_bundle(args.model)
+    rate = bundle.sample_rate
+    items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
+    source, rendition = (pitch_contour(w, rate) for w in (items.waves, items.renditions))
+    start = time.perf_counter()
+    spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=args.cfg), k=args.k, clamp=args.clamp)
+    with torch.no_grad():
+        edited = run_edits(bundle, items, spec, args.space, 0).numpy()
+    waves = items.waves.numpy()
+    matched = np.concatenate([match_level(e[None], s[None], rate, args.window, args.max_boost_db)[0]
+                              for e, s in zip(edited, waves)])
+    for name, out in (("model's level", edited), ("level course matched", matched)):
+        scores = edit_scores(bundle, items, torch.from_numpy(out), source, rendition)
+        print(json.dumps({"model": args.model, "space": args.space, "k": args.k, "clamp": args.clamp, "cfg": args.cfg,
+                          "window": args.window, "output": name, **level_facts(out, waves, rate, args.window),
+                          **{key: round(scores[key], 3) for key in ("target_accuracy", "pitch_median_cents",
+                                                                    "pitch_within_50_cents", "pitch_voiced_kept")},
+                          "seconds": round(time.perf_counter() - start, 1)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
