@@ -11,10 +11,15 @@ SILENT_DB = -100.0  # power floor (dB re full scale) of both courses: silence in
 ACTIVE_DB = -60.0  # source frames above this count in the reported gains
 
 
+def frame_hop(sample_rate: int) -> int:
+    """Samples per level-course frame."""
+    return max(1, int(round(HOP_SECONDS * sample_rate)))
+
+
 def level_course_db(waves: np.ndarray, sample_rate: int, window_seconds: float) -> np.ndarray:
     """(channels, samples) -> (channels, frames) power in dB re full scale of each 10 ms frame, averaged over a Hann
     window of `window_seconds` around it."""
-    hop = max(1, int(round(HOP_SECONDS * sample_rate)))
+    hop = frame_hop(sample_rate)
     frames = -(-waves.shape[1] // hop)
     padded = np.zeros((waves.shape[0], frames * hop), np.float64)
     padded[:, : waves.shape[1]] = waves
@@ -35,11 +40,12 @@ def match_level(edited: np.ndarray, source: np.ndarray, sample_rate: int, window
         raise ValueError(f"edited {edited.shape} and source {source.shape} must have one shape")
     wanted = level_course_db(source, sample_rate, window_seconds)
     gain_db = np.minimum(wanted - level_course_db(edited, sample_rate, window_seconds), max_boost_db)
-    hop = max(1, int(round(HOP_SECONDS * sample_rate)))
+    hop = frame_hop(sample_rate)
     centres = (np.arange(gain_db.shape[1]) + 0.5) * hop
     samples = np.arange(edited.shape[1])
     gain = np.stack([10 ** (np.interp(samples, centres, row) / 20) for row in gain_db])
     active = gain_db[wanted > ACTIVE_DB]
     facts = {} if active.size == 0 else {"level_gain_db_median": float(np.median(active)),
-                                         "level_gain_db_min": float(active.min()), "level_gain_db_max": float(active.max())}
+                                         "level_gain_db_min": float(active.min()),
+                                         "level_gain_db_max": float(active.max())}
     return (edited * gain).astype(edited.dtype), facts
