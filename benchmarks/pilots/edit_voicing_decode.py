@@ -7,7 +7,9 @@ agreement with the source, voiced frames kept):
   source-phase-0 the source's phase as it is, no iteration
 The source's and the rendition's codec round trips, decoded the codec's way, come first for reference. Then, for the
 codec's own decode, where the lost frames are (voiced in the source and the rendition, not in the edit): the edit's
-level there against the rendition's, PESTO's confidence there, and the share kept per target instrument.
+level there against the rendition's, PESTO's confidence there, the share kept per target instrument, and where in
+the source's voiced runs the source's lost frames lie (their first and last 50 ms, or between). A harmonic codec
+decodes only its own way: give it `--decodes gl-48`. --first skips that many held-out melodies (another item set).
 --pinned N refits the timbre basis with the codec's first N raw channels (its level) kept as structure, as
 `mi_inpaint_grid.py --pinned` does.
 Usage: python benchmarks/pilots/edit_voicing_decode.py [--items 40] [--k 0.5] [--clamp 0.5] [--cfg 4] [--pinned 1]
