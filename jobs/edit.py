@@ -46,13 +46,18 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
                    help="the denoiser's arithmetic: fp32, or bf16 autocast (5-6x for Stable Audio Open's DiT on an H100, "
                         "little for the small default; docs/benchmarks.md)")
-    p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
-                   help="the edit's level course made the source's over windows this long, so the stem keeps its "
-                        "place in the mix (0: the model's own level, which guidance can move by tens of dB)")
+    add_level_window(p)
     p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
     p.add_argument("--model", default="default",
                    help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix")
     p.set_defaults(run=run)
+
+
+def add_level_window(p) -> None:
+    """The --level-window flag `timbre edit` and `timbre transfer` share."""
+    p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
+                   help="the edit's level course made the source's over windows this long, so the stem keeps its "
+                        "place in the mix (0: the model's own level, which guidance can move by tens of dB)")
 
 
 def build_spec(args) -> EditSpec:

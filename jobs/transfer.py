@@ -15,7 +15,7 @@ same job resumes it; a different job into the same DST is refused. `--spec job.y
 import argparse
 from pathlib import Path
 
-from jobs.edit import METHOD_FLAGS, build_spec
+from jobs.edit import METHOD_FLAGS, add_level_window, build_spec
 from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig
 from timbre.errors import ConfigError
@@ -48,9 +48,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=None, help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
     p.add_argument("--window", type=float, default=WindowConfig.seconds, help="model window in seconds")
-    p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
-                   help="the edit's level course made the source's over windows this long, so the stem keeps its "
-                        "place in the mix (0: the model's own level, which guidance can move by tens of dB)")
+    add_level_window(p)
     p.add_argument("--address", default=None,
                    help="join this Ray cluster (default: RAY_ADDRESS, as under `ray job submit`, else start a local one)")
     p.add_argument("--dashboard", nargs="?", const="127.0.0.1:8265", default=None, metavar="HOST:PORT",

@@ -25,10 +25,8 @@ from timbre.models.bundle import load_bundle
 
 def level_facts(edited: np.ndarray, source: np.ndarray, rate: int, window: float) -> dict:
     """Level-course error, clipping and whole-clip level difference of (N, samples) edits against their sources."""
-    errors = []
-    for e, s in zip(edited, source):
-        wanted = level_course_db(s[None], rate, window)[0]
-        errors.append(float(np.median(np.abs(level_course_db(e[None], rate, window)[0] - wanted)[wanted > ACTIVE_DB])))
+    wanted, got = level_course_db(source, rate, window), level_course_db(edited, rate, window)  # items as channels
+    errors = [float(np.median(np.abs(g - w)[w > ACTIVE_DB])) for g, w in zip(got, wanted)]
     rms = lambda w: 10 * np.log10(np.maximum((w ** 2).mean(-1), 1e-12))  # noqa: E731
     return {"level_course_error_db_median": round(float(np.median(errors)), 1),
             "level_course_error_db_max": round(float(np.max(errors)), 1),
