@@ -25,7 +25,8 @@ def text_hash(*parts) -> str:
 
 # Settings added after output keys existed, with the value every earlier job ran with: at that value a setting is
 # left out of the key. Add a new setting here when it joins SamplerConfig or a method's parameters.
-ADDED_SETTINGS = {"sampler": {"precision": "fp32", "cfg_rescale": 0.0}, "params": {"structure_cfg": None}}
+ADDED_SETTINGS = {"sampler": {"precision": "fp32", "cfg_rescale": 0.0, "hold_level": False},
+                  "params": {"structure_cfg": None}}
 
 
 def without_added_defaults(values: dict, added: dict) -> dict:

@@ -46,18 +46,21 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
                    help="the denoiser's arithmetic: fp32, or bf16 autocast (5-6x for Stable Audio Open's DiT on an H100, "
                         "little for the small default; docs/benchmarks.md)")
-    add_level_window(p)
+    add_level_flags(p)
     p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
     p.add_argument("--model", default="default",
                    help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix")
     p.set_defaults(run=run)
 
 
-def add_level_window(p) -> None:
-    """The --level-window flag `timbre edit` and `timbre transfer` share."""
+def add_level_flags(p) -> None:
+    """The --level-window and --hold-level flags `timbre edit` and `timbre transfer` share."""
     p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
                    help="the edit's level course made the source's over windows this long, so the stem keeps its "
                         "place in the mix (0: the model's own level, which guidance can move by tens of dB)")
+    p.add_argument("--hold-level", action="store_true",
+                   help="guidance leaves each frame's level where the conditional model puts it, so a high --cfg "
+                        "does not extrapolate the loudness (a codec that holds the level apart: the harmonic one)")
 
 
 def build_spec(args) -> EditSpec:
@@ -69,7 +72,8 @@ def build_spec(args) -> EditSpec:
     if args.space is not None and args.method != "mi-inpaint":
         raise ConfigError(f"--space does not apply to --method {args.method}")
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, solver=args.solver, sigma_max=args.sigma_max,
-                            precision=getattr(args, "precision", DEFAULTS.precision))
+                            precision=getattr(args, "precision", DEFAULTS.precision),
+                            hold_level=getattr(args, "hold_level", DEFAULTS.hold_level))
     return EditSpec.build(args.method, sampler, **given)
 
 

@@ -15,12 +15,12 @@ same job resumes it; a different job into the same DST is refused. `--spec job.y
 import argparse
 from pathlib import Path
 
-from jobs.edit import METHOD_FLAGS, add_level_window, build_spec
+from jobs.edit import METHOD_FLAGS, add_level_flags, build_spec
 from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig
 from timbre.errors import ConfigError
 
-SAMPLER_KEYS = ("steps", "cfg", "solver", "sigma_min", "sigma_max", "rho", "precision")
+SAMPLER_KEYS = ("steps", "cfg", "solver", "sigma_min", "sigma_max", "rho", "precision", "hold_level")
 DEFAULTS = SamplerConfig()
 
 
@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=None, help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
     p.add_argument("--window", type=float, default=WindowConfig.seconds, help="model window in seconds")
-    add_level_window(p)
+    add_level_flags(p)
     p.add_argument("--address", default=None,
                    help="join this Ray cluster (default: RAY_ADDRESS, as under `ray job submit`, else start a local one)")
     p.add_argument("--dashboard", nargs="?", const="127.0.0.1:8265", default=None, metavar="HOST:PORT",

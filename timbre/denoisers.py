@@ -11,6 +11,7 @@ from torch import Tensor
 from timbre.conditions import Cond, concat_conds, expand_cond
 
 RawNet = Callable[[Tensor, Tensor, Cond], Tensor]
+Hold = Callable[[Tensor, Tensor], Tensor]  # (guided, conditional) estimates -> the guided one with a feature held
 
 
 class Denoiser(Protocol):
@@ -83,19 +84,23 @@ class EpsPrediction:
 class ClassifierFreeGuidance:
     """CFG (Ho & Salimans 2022): D_u + w (D_c - D_u), conditional and unconditional in one batched forward; with
     `rescale` phi > 0, the guided estimate is scaled per item to the conditional one's std and mixed back by phi
-    (Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed", eq. 15-16)."""
+    (Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed", eq. 15-16); with a `hold`,
+    the guided estimate is passed through it with the conditional one (a codec's hold_level puts each frame's level
+    back to the conditional estimate's)."""
 
     denoiser: Denoiser
     uncond: Cond  # the null condition, one item or a batch
     scale: float = 1.25  # Diff-A-Riff's guidance strength
     rescale: float = 0.0  # phi: 0 plain CFG, 1 the guided estimate at the conditional estimate's std
+    hold: Hold | None = None  # (guided, conditional) -> guided with some of what it holds put back
 
     def __call__(self, x: Tensor, sigma: Tensor, cond: Cond) -> Tensor:
         if self.scale == 1.0:
             return self.denoiser(x, sigma, cond)
         cond_out, uncond_out = conditional_and_unconditional(self.denoiser, self.uncond, x, sigma, cond)
         out = uncond_out + self.scale * (cond_out - uncond_out)
-        return rescaled_guidance(out, cond_out, self.rescale) if self.rescale else out
+        out = rescaled_guidance(out, cond_out, self.rescale) if self.rescale else out
+        return out if self.hold is None else self.hold(out, cond_out)
 
 
 def rescaled_guidance(guided: Tensor, conditional: Tensor, phi: float) -> Tensor:

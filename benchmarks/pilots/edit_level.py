@@ -6,8 +6,9 @@ MI-inpaint edits of the held-out melodies, scored as `mi_inpaint_grid.py` scores
 `--window` seconds. For each: the median over items of the median |edit - source| level-course difference in dB on
 the source's active frames, the items whose peak passes full scale (clipped when written as 16-bit PCM) and the
 median difference of the whole clip's RMS level.
+--hold-level edits with guidance that holds the level the codec reads (SamplerConfig.hold_level; a harmonic codec).
 Usage: python benchmarks/pilots/edit_level.py [--model default] [--space basis] [--k 0.5] [--clamp 0.5] [--cfg 4]
-       [--items 120] [--window 1.0]
+       [--items 120] [--window 1.0] [--hold-level]
 """
 import argparse
 import json
@@ -45,13 +46,15 @@ def main() -> None:
     p.add_argument("--items", type=int, default=120)
     p.add_argument("--window", type=float, default=1.0)
     p.add_argument("--max-boost-db", type=float, default=24.0)
+    p.add_argument("--hold-level", action="store_true")
     args = p.parse_args()
     bundle = load_bundle(args.model)
     rate = bundle.sample_rate
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
     source, rendition = (pitch_contour(w, rate) for w in (items.waves, items.renditions))
     start = time.perf_counter()
-    spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=args.cfg), k=args.k, clamp=args.clamp)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
+    spec = EditSpec.build("mi-inpaint", sampler, k=args.k, clamp=args.clamp)
     with torch.no_grad():
         edited = run_edits(bundle, items, spec, args.space, 0).numpy()
     waves = items.waves.numpy()
@@ -60,7 +63,8 @@ def main() -> None:
     for name, out in (("model's level", edited), ("level course matched", matched)):
         scores = edit_scores(bundle, items, torch.from_numpy(out), source, rendition)
         print(json.dumps({"model": args.model, "space": args.space, "k": args.k, "clamp": args.clamp, "cfg": args.cfg,
-                          "window": args.window, "output": name, **level_facts(out, waves, rate, args.window),
+                          **({"hold_level": True} if args.hold_level else {}), "window": args.window, "output": name,
+                          **level_facts(out, waves, rate, args.window),
                           **{key: round(scores[key], 3) for key in ("target_accuracy", "pitch_median_cents",
                                                                     "pitch_within_50_cents", "pitch_voiced_kept")},
                           "seconds": round(time.perf_counter() - start, 1)}), flush=True)

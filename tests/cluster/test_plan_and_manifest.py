@@ -141,3 +141,6 @@ def test_mi_inpaint_keeps_its_keys_without_structure_guidance_and_a_structure_cf
     rescaled = EditSpec.build("mi-inpaint", SamplerConfig(steps=4, cfg_rescale=0.7), k=0.5, clamp=0.5)
     assert Edit("flute", "flute", rescaled).config()["sampler"]["cfg_rescale"] == 0.7
     assert Edit("flute", "flute", rescaled).key != Edit("flute", "flute", spec).key
+    held = EditSpec.build("mi-inpaint", SamplerConfig(steps=4, hold_level=True), k=0.5, clamp=0.5)
+    assert Edit("flute", "flute", held).config()["sampler"]["hold_level"] is True
+    assert Edit("flute", "flute", held).key != Edit("flute", "flute", spec).key

@@ -116,3 +116,21 @@ def test_precision_reaches_the_edit_from_the_flags_and_from_a_job_spec(tmp_path)
     assert _edit_from_yaml({"to": "violin", "method": "pni", "precision": "bf16"}).spec.sampler.precision == "bf16"
     with pytest.raises(Exception, match="precision must be one of fp32, bf16, got 'fp8'"):
         _edit_from_yaml({"to": "violin", "method": "pni", "precision": "fp8"})
+
+
+def test_holding_the_level_reaches_the_edit_from_the_flags_and_a_job_spec_and_a_codec_that_cannot_refuses(
+        stereo_wav, tmp_path, capsys):
+    from jobs.edit import build_spec
+    from jobs.transfer import _edit_from_yaml
+
+    for command in (["edit", "in.wav", "-o", "o.wav"], ["transfer", "src", "--out", "o"]):
+        args = build_parser().parse_args([*command, "--method", "pni", "--to", "violin", "--hold-level"])
+        assert build_spec(args).sampler.hold_level is True
+    args = build_parser().parse_args(["transfer", "src", "--method", "pni", "--to", "violin", "--out", "o"])
+    assert build_spec(args).sampler.hold_level is False
+    assert _edit_from_yaml({"to": "violin", "method": "pni", "hold_level": True}).spec.sampler.hold_level is True
+    with pytest.raises(Exception, match="hold_level must be true or false, got 'yes please'"):
+        _edit_from_yaml({"to": "violin", "method": "pni", "hold_level": "yes please"})
+    assert "hold_level needs a codec whose latents hold each frame's level apart" in _fails(
+        ["edit", str(stereo_wav), "--method", "mi-inpaint", "--to", "violin", "-o", str(tmp_path / "o.wav"),
+         "--model", "debug", "--steps", "2", "--hold-level"], capsys)

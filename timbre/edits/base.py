@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from timbre.conditions import Cond, cond_batch_size, expand_cond
-from timbre.denoisers import ClassifierFreeGuidance, Denoiser, MixedPrecision
+from timbre.denoisers import ClassifierFreeGuidance, Denoiser, Hold, MixedPrecision
 from timbre.errors import ConfigError, InputError
 from timbre.inversion import Trajectory, invert
 from timbre.samplers import Callback, CondSchedule, Hook, sample
@@ -30,6 +30,8 @@ class SamplerConfig:
     inversion_cfg: float = 1.0  # guidance during inversion; 1 means plain conditional (most invertible)
     cfg_rescale: float = 0.0  # generation's guidance rescaled to the conditional estimate's std by this share
     # (Lin et al. 2024, phi; they use 0.7); 0 is plain CFG
+    hold_level: bool = False  # guidance leaves each frame's level where the conditional estimate puts it
+    # (EditModel.level_hold), so that a high cfg does not extrapolate the loudness; needs a codec that can
     solver: str = "heun"  # "heun" (2nd order, 2 NFE/step) or "euler" (1st order)
     precision: str = "fp32"  # the denoiser's network: "fp32", or "bf16" autocast (latents and sampler stay fp32)
 
@@ -46,6 +48,8 @@ class SamplerConfig:
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value}")
         if not 0.0 <= self.cfg_rescale <= 1.0:
             raise ConfigError(f"cfg_rescale must be a share in [0, 1], got {self.cfg_rescale}")
+        if not isinstance(self.hold_level, bool):
+            raise ConfigError(f"hold_level must be true or false, got {self.hold_level!r}")
         karras_sigmas(self.steps, self.sigma_min, self.sigma_max, self.rho)  # validates the grid
 
     @property
@@ -66,6 +70,8 @@ class EditModel:
     latent_classifier: LatentClassifier | None = None  # Diff-TONE's classifier on x0_hat
     channel_ranking: Tensor | None = None  # channel (or basis direction) indices, most timbre-informative first
     channel_basis: Tensor | None = None  # (C, C) orthogonal; column j is direction j; None = raw channels
+    level_hold: Hold | None = None  # (guided, conditional) -> guided latents with each frame's decoded level made
+    # the conditional's (HarmonicCodec.hold_level); None for a codec whose latents do not hold the level apart
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,12 +125,24 @@ def source_cond(model: EditModel, batch: EditBatch) -> Cond:
 
 
 def guided(model: EditModel, sampler: SamplerConfig, scale: float, rescale: float = 0.0) -> Denoiser:
-    """The model's denoiser under CFG at `scale` (rescaled by `rescale`), its network under bf16 autocast when the
-    sampler's precision asks for it. Every sampling and inversion call goes through here, so wrappers such as
-    WithKnownChannels, and checks on the raw denoiser, see the model's own denoiser."""
+    """The model's denoiser under CFG at `scale` (rescaled by `rescale`, the level held when the sampler asks), its
+    network under bf16 autocast when the sampler's precision asks for it. Every sampling and inversion call goes
+    through here, so wrappers such as WithKnownChannels, and checks on the raw denoiser, see the model's own
+    denoiser."""
     dtype = PRECISIONS[sampler.precision]
     denoiser = model.denoiser if dtype is None else MixedPrecision(model.denoiser, dtype)
-    return ClassifierFreeGuidance(denoiser, model.null_cond, scale, rescale)
+    return ClassifierFreeGuidance(denoiser, model.null_cond, scale, rescale, held_level(model, sampler))
+
+
+def held_level(model: EditModel, sampler: SamplerConfig) -> Hold | None:
+    """What guidance holds: the model's level hold when the sampler holds the level, else None; ConfigError when it
+    asks and the model's codec cannot."""
+    if not sampler.hold_level:
+        return None
+    if model.level_hold is None:
+        raise ConfigError("hold_level needs a codec whose latents hold each frame's level apart (the harmonic "
+                          "codec); this model's does not")
+    return model.level_hold
 
 
 def generate(model: EditModel, sampler: SamplerConfig, x: Tensor, sigmas: Tensor, cond: CondSchedule, *,

@@ -8,7 +8,7 @@ from timbre.conditions import Cond
 
 from timbre.denoisers import Denoiser
 from timbre.edits.base import (EditBatch, EditModel, EditResult, SamplerConfig, check_fraction, generate, guided,
-                               invert_source, target_cond)
+                               held_level, invert_source, target_cond)
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
 from timbre.edits.split_guidance import SplitGuidance
 from timbre.errors import ConfigError
@@ -45,7 +45,8 @@ def split_guide(model: EditModel, sampler: SamplerConfig, split: ChannelSplit,
         return None
     if sampler.cfg_rescale:
         raise ConfigError(f"cfg_rescale ({sampler.cfg_rescale}) does not combine with structure_cfg; set one of them")
-    return SplitGuidance(guided(model, sampler, 1.0), model.null_cond, split, sampler.cfg, structure_cfg)
+    return SplitGuidance(guided(model, sampler, 1.0), model.null_cond, split, sampler.cfg, structure_cfg,
+                         held_level(model, sampler))
 
 
 def sample_inpainted(model: EditModel, sampler: SamplerConfig, trajectory: Trajectory, split: ChannelSplit,

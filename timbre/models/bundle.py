@@ -17,7 +17,7 @@ from timbre.models.debug import (DEBUG_INSTRUMENTS, FrameCodec, FrameCodecConfig
                                  HashConditionerConfig, PooledClassifier, PooledClassifierConfig, debug_dit)
 from timbre.models.checkpoint import load_component, load_tensors, save_component, save_tensors
 from timbre.models.dit import randomize_
-from timbre.models.protocols import Codec, Conditioner, LatentClassifier, embeds_audio
+from timbre.models.protocols import Codec, Conditioner, LatentClassifier, embeds_audio, level_hold
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,8 +89,9 @@ class ModelBundle:
             if "basis" not in spaces:
                 raise ModelError(f"bundle {self.name} has no timbre basis (run `timbre analyse mi`)")
             return EditModel(self.denoiser, self.null_cond, self.latent_classifier, self.basis_ranking,
-                             self.channel_basis)
-        return EditModel(self.denoiser, self.null_cond, self.latent_classifier, self.channel_ranking, None)
+                             self.channel_basis, level_hold(self.codec))
+        return EditModel(self.denoiser, self.null_cond, self.latent_classifier, self.channel_ranking, None,
+                         level_hold(self.codec))
 
 
 def debug_bundle(seed: int = 0) -> ModelBundle:

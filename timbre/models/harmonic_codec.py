@@ -28,6 +28,7 @@ STRETCH_READ_DEPTH = 7.0  # nats below a frame's loudest bin (about 61 dB) under
 # flat floor, so that bins of noise do not pick the stiffness
 F0_PARTIALS = 4  # lowest partials whose peaks refine the f0 of a codec that reads a stiffness
 F0_AGREEMENT_CENTS = 20.0  # a partial's f0 estimate counts only this close to the fundamental's own
+LEVEL_HOLD_ROUNDS = 3  # corrections hold_level makes: each leaves the rendered level about 10x closer (measured)
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,38 @@ class HarmonicCodec(SpectralFrames):
         stretch_parts = [1] if c.stretch_max > 0 else []
         level, amplitudes, floor, *stretch = timbre.split([1, c.harmonics, c.floor_lifter + 1, *stretch_parts], dim=1)
         return hz, level[:, 0], amplitudes, floor, stretch[0][:, 0] if stretch else None
+
+    def level_directions(self) -> Tensor:
+        """(C, stride): column s moves the level feature the decoder reads for STFT frame s of every latent frame by
+        one nat and the other frame's by none, with the least change to every other timbre feature (least squares
+        through dec_linear; the decoder cannot change the level alone). Zero on the structure channels."""
+        c = self.config
+        weight = self.dec_linear.weight.detach()[:, :, 0]  # (features * stride, timbre_channels)
+        least = torch.linalg.pinv(weight.double())[:, : c.stride]  # the level is feature 0: rows 0 .. stride - 1
+        unit = least @ torch.linalg.inv(weight.double()[: c.stride] @ least)
+        directions = torch.zeros(c.channels, c.stride, dtype=weight.dtype, device=weight.device)
+        directions[c.structure_channels:] = unit.to(weight.dtype)
+        return directions
+
+    def rendered_level(self, latents: Tensor) -> Tensor:
+        """Latents (B, C, T) -> (B, stride * T): each rendered STFT frame's log level as `analyse` reads one (half
+        the log of the frame's power), before Griffin-Lim."""
+        return self.render(*self.rendered_frames(latents)).pow(2).sum(1).clamp_min(1e-12).log() / 2
+
+    def with_level_moved(self, latents: Tensor, by: Tensor) -> Tensor:
+        """Latents (B, C, T) moved along level_directions so that each STFT frame's level feature rises by `by`
+        (B, stride * T) nats (the rendered frame nearly as much: the other features move a little too)."""
+        steps = self.stack_frames(by[:, None].to(latents.dtype))  # (B, stride, T)
+        return latents + torch.einsum("cr,brt->bct", self.level_directions().to(latents.dtype), steps)
+
+    def hold_level(self, guided: Tensor, conditional: Tensor, rounds: int = LEVEL_HOLD_ROUNDS) -> Tensor:
+        """Guided latents (B, C, T) moved along level_directions until each rendered STFT frame's level is the
+        conditional latents' (B, C, T) (`rounds` corrections, each by what is left): guidance keeps its push on the
+        spectrum's shape, and the loudness stays where the condition alone puts it."""
+        wanted = self.rendered_level(conditional)
+        for _ in range(rounds):
+            guided = self.with_level_moved(guided, wanted - self.rendered_level(guided))
+        return guided
 
     def log_magnitude_of(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor,
                          stretch: Tensor | None = None) -> Tensor:

@@ -1,4 +1,5 @@
 """The interfaces the engine needs from models: codec, conditioner, latent classifier."""
+from collections.abc import Callable
 from typing import Protocol
 
 from torch import Tensor
@@ -35,6 +36,13 @@ def structure_channels(codec) -> int:
     """How many leading latent channels the codec declares as structure by construction (the harmonic codec's pitch,
     onsets and periodicity); 0 for a codec that declares none."""
     return int(getattr(codec, "structure_channels", 0))
+
+
+def level_hold(codec) -> Callable[[Tensor, Tensor], Tensor] | None:
+    """The codec's (guided, conditional) -> guided latents with each frame's rendered level made the conditional's
+    (the harmonic codec's hold_level), or None for a codec whose level the latents do not hold apart."""
+    hold = getattr(codec, "hold_level", None)
+    return hold if callable(hold) else None
 
 
 def embeds_audio(model) -> bool:

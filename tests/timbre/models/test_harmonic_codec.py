@@ -307,3 +307,40 @@ def test_a_saturated_onset_is_the_rise_bounded_below_one_and_changes_nothing_els
     assert torch.equal(saturated.decode(saturated.encode(wave)), fitted.decode(fitted.encode(wave)))
     with pytest.raises(ValueError, match="onset_saturation must be 0"):
         HarmonicCodec(replace(fitted.config, onset_saturation=-1.0))
+
+
+@torch.no_grad()
+def test_the_level_directions_move_each_frames_level_feature_by_exactly_the_step_and_the_rest_least(fitted):
+    z = fitted.encode(_tone(300.0, BRIGHT, 0.5)[None])
+    by = torch.linspace(-2.0, 1.5, z.shape[-1] * TINY.stride)[None]
+    moved = fitted.with_level_moved(z, by)
+    before, after = fitted.rendered_frames(z), fitted.rendered_frames(moved)
+    assert torch.allclose(after[1], before[1] + by, atol=1e-4)  # the level feature, frame by frame
+    assert torch.equal(moved[:, : TINY.structure_channels], z[:, : TINY.structure_channels])
+    q = fitted.level_directions()
+    weight = fitted.dec_linear.weight[:, :, 0]
+    others = lambda d: (weight[TINY.stride:] @ d[TINY.structure_channels:]).norm()  # noqa: E731
+    for s in range(TINY.stride):  # no other direction with the same level step changes the rest less
+        nudge = torch.randn(weight.shape[1], generator=torch.Generator().manual_seed(s))
+        nudge = nudge - torch.linalg.pinv(weight[: TINY.stride]) @ (weight[: TINY.stride] @ nudge)  # level kept
+        other = q[:, s].clone()
+        other[TINY.structure_channels:] += 0.1 * nudge
+        assert torch.allclose(weight[: TINY.stride] @ other[TINY.structure_channels:],
+                              torch.eye(TINY.stride)[:, s], atol=1e-4)
+        assert others(other) > others(q[:, s])
+
+
+@torch.no_grad()
+def test_holding_the_level_gives_the_guided_latents_the_conditional_ones_rendered_level(fitted):
+    conditional = fitted.encode(_tone(300.0, BRIGHT, 0.5)[None])
+    g = torch.Generator().manual_seed(1)
+    guided = conditional.clone()
+    guided[:, TINY.structure_channels:] += 0.3 * torch.randn(guided[:, TINY.structure_channels:].shape, generator=g)
+    held = fitted.hold_level(guided, conditional)
+    level, wanted = fitted.rendered_level, fitted.rendered_level(conditional)
+    assert (level(guided) - wanted).abs().max() > 0.5
+    assert (level(held) - wanted).abs().median() < 5e-3 and (level(held) - wanted).abs().max() < 0.05  # 0.4 dB
+    assert (level(fitted.hold_level(guided, conditional, rounds=1)) - wanted).abs().max() > 1e-3  # one is not enough
+    q = fitted.level_directions()
+    steps = torch.linalg.lstsq(q, held[0] - guided[0]).solution
+    assert torch.allclose(q @ steps, held[0] - guided[0], atol=1e-4)  # moved only along the level directions
