@@ -26,6 +26,7 @@ import torch
 from jobs.mi_plot import analyse_and_record
 from jobs.tradeoff_plot import plot_tradeoff
 from timbre.analysis.edit_quality import codec_round_trip, edit_scores, held_out_items, oracle_swap, run_edits
+from timbre.batch_edit import WindowConfig
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.errors import ConfigError
 from timbre.metrics.pitch import pitch_contour
@@ -63,6 +64,12 @@ def add_parser(sub) -> None:
     p.add_argument("--seconds", type=float, default=4.0, help="tradeoff: length of each melody")
     p.add_argument("--steps", type=int, default=16, help="tradeoff: sampling steps")
     p.add_argument("--cfg", type=float, default=2.0, help="tradeoff: guidance scale while generating")
+    p.add_argument("--hold-level", action="store_true",
+                   help="tradeoff, generation, diff-tone: guidance holds each frame's level at the conditional "
+                        "model's (a codec that can: the harmonic one)")
+    p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
+                   help="tradeoff: edits are scored with their level course made the source's over windows this "
+                        "long, as the product writes them (0: as the model decodes them)")
     p.add_argument("--seed", type=int, default=0,
                    help="tradeoff, generation, diff-tone: seed of every edit's and generation's noise")
     p.add_argument("--space", choices=("basis", "raw"), default=None,
@@ -95,7 +102,7 @@ def run_generation(args) -> int:
     if bundle.audio_classifier is None:
         raise ConfigError(f"bundle {bundle.name} has no audio classifier to judge generations with")
     bundle = bundle.to(args.device)
-    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
     frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
     per_instrument = max(1, args.items // len(bundle.instruments))
     result = generation_accuracy(bundle, bundle.audio_classifier, per_instrument, frames, sampler, args.seed,
@@ -108,7 +115,7 @@ def run_diff_tone(args) -> int:
     from timbre.analysis.diff_tone_check import diff_tone_on_generations
 
     bundle = load_bundle(args.model)
-    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
     frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
     start = time.perf_counter()
     try:
@@ -188,7 +195,7 @@ def run_tradeoff(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     items = held_out_items(args.corpus_seed, args.items, args.seconds, len(bundle.instruments))
     source_contour = pitch_contour(items.waves, bundle.sample_rate)
-    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
     rendition_contour = pitch_contour(items.renditions, bundle.sample_rate)
     known = {m for _, m, _, _ in SWEEP} | {kind for _, kind, _, _ in REFERENCES}
     wanted = set(args.methods.split(",")) if args.methods else known
@@ -212,9 +219,10 @@ def run_tradeoff(args) -> int:
                   unsampled.get(kind, lambda: oracle_swap(bundle, items, space, k, donor=DONORS[kind])))
     for label, method, space, params in (row for row in SWEEP if row[1] in wanted):
         spec = EditSpec.build(method, sampler, **params)
-        score(label, method, space, params, lambda: run_edits(bundle, items, spec, space, args.seed))
+        score(label, method, space, params,
+              lambda: run_edits(bundle, items, spec, space, args.seed, level_seconds=args.level_window))
     record = {"model": bundle.name, "sampler": asdict(sampler), "items": args.items, "seconds_each": args.seconds,
-              "seed": args.seed, "rows": rows}
+              "seed": args.seed, "level_window": args.level_window, "rows": rows}
     (out / "tradeoff.json").write_text(json.dumps(record, indent=2) + "\n")
     plot_tradeoff(rows, out / "tradeoff.png")
     print(f"wrote {out / 'tradeoff.json'} and {out / 'tradeoff.png'}")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from timbre.batch_edit import WindowConfig
 from timbre.errors import ConfigError
 
 from jobs.benchmark_tables import (DIFF_TONE_METHODS, DIFF_TONE_TABLE, MI_METHODS, MI_TABLE, markdown, markdown_html,
@@ -45,6 +46,11 @@ def add_parser(sub) -> None:
     p.add_argument("--seconds", type=float, default=4.0, help="length of each item")
     p.add_argument("--steps", type=int, default=16, help="sampling steps")
     p.add_argument("--cfg", type=float, default=2.0, help="guidance scale")
+    p.add_argument("--hold-level", action="store_true",
+                   help="guidance holds each frame's level at the conditional model's (the harmonic codec)")
+    p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
+                   help="edits are written and judged with their level course made the source's over windows this "
+                        "long, as the product writes them (0: as the model decodes them)")
     p.add_argument("--space", choices=("basis", "raw"), default=None,
                    help="MI-inpaint's channel space (default: the bundle's first; 'raw' is the paper's)")
     p.add_argument("--dpd-bound", type=float, default=50.0, help="the search's bound on DPD, in cents")
@@ -74,7 +80,7 @@ def produce_edits(args, out: Path, log=print) -> pd.DataFrame:
     bundle = load_model(args.model)
     _write = _writer(bundle.sample_rate)
     names = bundle.instruments
-    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
     space = args.space or (bundle.channel_spaces[0] if bundle.channel_spaces else None)
     items = held_out_items(args.corpus_seed, args.items, args.seconds, len(names))
     audio = out / "audio"
@@ -84,7 +90,7 @@ def produce_edits(args, out: Path, log=print) -> pd.DataFrame:
     for method, setting, params in mi_settings(space):
         log(f"editing: {method} {setting}")
         edited = run_edits(bundle, items, EditSpec.build(method, sampler, **params),
-                           space if method == "mi-inpaint" else None, args.seed)
+                           space if method == "mi-inpaint" else None, args.seed, level_seconds=args.level_window)
         folder = audio / method / (setting.split(":")[0] or "default").replace(" ", "_")
         for i, wave in enumerate(edited):
             rows.append({"item_id": f"{method}/{setting}/{i}", "source": sources[i],
@@ -117,7 +123,8 @@ def run(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    edits = {k: getattr(args, k) for k in ("model", "items", "seconds", "steps", "cfg", "space", "seed", "corpus_seed")}
+    edits = {k: getattr(args, k) for k in ("model", "items", "seconds", "steps", "cfg", "space", "seed", "corpus_seed",
+                                           "hold_level", "level_window")}
     recorded = out / "edits.json"
     if recorded.exists() and json.loads(recorded.read_text()) != edits:
         found = json.loads(recorded.read_text())
@@ -155,6 +162,7 @@ def write_tables(summary: pd.DataFrame, out: Path, args) -> tuple[tuple[str, str
     swap = json.loads((out / "diff-tone.json").read_text())
     command = (f"timbre benchmark --out {args.out} --model {args.model} --items {args.items} --seconds {args.seconds} "
                f"--steps {args.steps} --cfg {args.cfg} --dpd-bound {args.dpd_bound} --seed {args.seed}"
+               f" --level-window {args.level_window}" + (" --hold-level" if args.hold_level else "")
                + (f" --space {args.space}" if args.space else ""))
     text = [f"Made by `{command}`; 95% bootstrap intervals in brackets.", "",
             "**MI-guided inpainting** (held-out melodies; FAD/KAD against the target instrument's renditions)", "",

@@ -56,7 +56,7 @@ def main() -> None:
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
     spec = EditSpec.build("mi-inpaint", sampler, k=args.k, clamp=args.clamp)
     with torch.no_grad():
-        edited = run_edits(bundle, items, spec, args.space, 0).numpy()
+        edited = run_edits(bundle, items, spec, args.space, 0, level_seconds=0).numpy()
     waves = items.waves.numpy()
     matched = np.concatenate([match_level(e[None], s[None], rate, args.window, args.max_boost_db)[0]
                               for e, s in zip(edited, waves)])

@@ -36,7 +36,7 @@ def main() -> None:
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
     spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=16, cfg=args.cfg), k=args.k, clamp=args.clamp)
     with torch.no_grad():
-        edited = run_edits(bundle, items, spec, args.space, 0)
+        edited = run_edits(bundle, items, spec, args.space, 0, level_seconds=0)  # the model's own course
     whole = lambda w: (10 * w.pow(2).mean(-1).clamp_min(1e-12).log10()).round().tolist()  # noqa: E731
     print(json.dumps({"model": args.model, "cfg": args.cfg, "source_db": whole(items.waves),
                       "edit_db": whole(edited)}))

@@ -13,8 +13,14 @@ the edits then keep the source's level course, which the voicing pilot found the
 asks what the harmonics a bundle's DiT puts in the band above the corpus's partial ceiling cost the edits.
 --cfg-rescales PHI rescales the guided estimate to the conditional one's spread by that share (Lin et al. 2024): does
 guidance's exaggeration of a target's harmonic pattern cost the edits what guidance buys?
+--hold-levels 0 1 edits without and with guidance that holds each frame's level at the conditional estimate's
+(SamplerConfig.hold_level; a harmonic codec).
+Edits are scored with their level course made the source's over --level-window seconds (1, as the product writes
+them; 0: as the model decodes them, as every figure before the twenty-fifth session was); --decode-ceiling's are
+scored as decoded.
 Usage: python benchmarks/pilots/mi_inpaint_grid.py [--space basis] [--ks 0.5 0.625 0.75] [--clamps 0.625 0.75 0.875]
-       [--cfgs 4] [--cfg-rescales 0 0.7] [--items 40] [--first 0] [--pinned 0 1 4] [--decode-ceiling 7200]
+       [--cfgs 4] [--cfg-rescales 0 0.7] [--hold-levels 0 1] [--level-window 1] [--items 40] [--first 0]
+       [--pinned 0 1 4] [--decode-ceiling 7200]
 """
 import argparse
 import copy
@@ -49,6 +55,8 @@ def main() -> None:
     p.add_argument("--clamps", type=float, nargs="+", default=[0.625, 0.75, 0.875])
     p.add_argument("--cfgs", type=float, nargs="+", default=[4.0])
     p.add_argument("--cfg-rescales", type=float, nargs="+", default=[0.0])
+    p.add_argument("--hold-levels", type=int, nargs="+", default=[0], choices=(0, 1))
+    p.add_argument("--level-window", type=float, default=1.0)
     p.add_argument("--items", type=int, default=40)
     p.add_argument("--first", type=int, default=0, help="held-out melodies skipped (another item set)")
     p.add_argument("--seconds", type=float, default=4.0)
@@ -80,19 +88,22 @@ def rounded(value):
 
 def grid(args, bundle: ModelBundle, items, source, rendition, pinned: int | None) -> None:
     """One line of scores per (cfg, rescale, k, clamp)."""
-    for cfg, rescale in itertools.product(args.cfgs, args.cfg_rescales):
+    for cfg, rescale, hold in itertools.product(args.cfgs, args.cfg_rescales, args.hold_levels):
         for k in args.ks:
             for clamp, structure_cfg in itertools.product(args.clamps, args.structure_cfgs):
                 start = time.perf_counter()
-                sampler = SamplerConfig(steps=args.steps, cfg=cfg, cfg_rescale=rescale)
+                sampler = SamplerConfig(steps=args.steps, cfg=cfg, cfg_rescale=rescale, hold_level=bool(hold))
                 spec = EditSpec.build("mi-inpaint", sampler, k=k, clamp=clamp, structure_cfg=structure_cfg)
                 with torch.no_grad():
-                    edited = run_edits(bundle, items, spec, args.space, args.seed) if not args.decode_ceiling else \
+                    edited = run_edits(bundle, items, spec, args.space, args.seed, level_seconds=args.level_window) \
+                        if not args.decode_ceiling else \
                         decoded_below(bundle, edit_latents(bundle, items, spec, args.space, args.seed),
                                       args.decode_ceiling, items.waves.shape[1])
                 scores = edit_scores(bundle, items, edited, source, rendition)
                 print(json.dumps({"space": args.space, "pinned": pinned, "k": k, "clamp": clamp, "cfg": cfg,
                                   **({"cfg_rescale": rescale} if rescale else {}),
+                                  **({"hold_level": True} if hold else {}),
+                                  **({} if args.decode_ceiling else {"level_window": args.level_window}),
                                   **({"decode_ceiling": args.decode_ceiling} if args.decode_ceiling else {}),
                                   "structure_cfg": structure_cfg, "first": args.first,
                                   **{name: rounded(v) for name, v in scores.items()},

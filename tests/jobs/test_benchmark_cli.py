@@ -20,6 +20,7 @@ def test_benchmark_writes_both_tables_and_the_report_and_refuses_other_settings_
     assert diff_tone["method"].tolist() == ["diff-tone", "diff-random", "diff-midpoint"]
     text = (tmp_path / "benchmark.md").read_text()
     assert "| DPD (¢) ↓ |" in text and "**Search**: best CLAP with DPD ≤ 50¢" in text and "`timbre benchmark --out" in text
+    assert "--level-window 1.0" in text
     page = (tmp_path / "evaluation" / "report" / "index.html").read_text()
     assert "MI-guided inpainting table" in page and "Diff-TONE table" in page and page.count('<tr class="item">') == 24
     assert main(args[:5] + ["--items", "3"] + args[7:]) == 2

@@ -78,7 +78,9 @@ def test_analyse_tradeoff_writes_a_row_per_setting(smoke_bundle, tmp_path):
     assert main(["analyse", "tradeoff", "--model", str(smoke_bundle), "--out", str(out), "--items", "2",
                  "--seconds", "0.5", "--steps", "2",
                  "--methods", "pni,ddim-inversion,rendition,round-trip,oracle-swap,donor-swap"]) == 0
-    rows = json.loads((out / "tradeoff.json").read_text())["rows"]
+    record = json.loads((out / "tradeoff.json").read_text())
+    rows = record["rows"]
+    assert record["level_window"] == 1.0  # scored at the source's level course, as the product writes edits
     swaps = [f"{kind} {space}" for kind in ("oracle-swap", "donor-swap") for space in ("raw", "basis") for _ in range(3)]
     assert [r["label"] for r in rows] == ["rendition", "codec round trip", *swaps, *["pni"] * 5, "ddim-inversion"]
     assert all(0 <= r["target_accuracy"] <= 1 and r["items"] == 2 for r in rows)

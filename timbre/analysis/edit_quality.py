@@ -5,10 +5,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from timbre.batch_edit import WindowConfig
 from timbre.corpus.dataset import SAMPLE_RATE, stem_example, stem_instrument, stem_voices
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits import EditBatch, EditSpec
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
+from timbre.level import match_level
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
 from timbre.models.bundle import ModelBundle
 from timbre.randomness import item_generators
@@ -80,10 +82,17 @@ def edit_latents(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: s
 
 @torch.no_grad()
 def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str | None, seed: int,
-              batch: int = 16) -> Tensor:
-    """Edited waves (N, S), decoded batch by batch: `edit_latents` decoded and cut to the items' length."""
+              batch: int = 16, level_seconds: float = WindowConfig.level_seconds) -> Tensor:
+    """Edited waves (N, S) as the product writes them: `edit_latents` decoded batch by batch, cut to the items'
+    length, and each one's level course made its source's over `level_seconds` as edit_clips makes it (0: the waves
+    as the model decodes them)."""
     latents = edit_latents(bundle, items, spec, space, seed, batch)
-    return torch.cat([bundle.codec.decode(chunk)[:, : items.waves.shape[1]] for chunk in latents.split(batch)])
+    edited = torch.cat([bundle.codec.decode(chunk)[:, : items.waves.shape[1]] for chunk in latents.split(batch)])
+    if level_seconds == 0:
+        return edited
+    matched, _ = match_level(edited.numpy(), items.waves.numpy().astype(edited.numpy().dtype), bundle.sample_rate,
+                             level_seconds, WindowConfig.max_level_boost_db)  # items as channels: each its own
+    return torch.from_numpy(matched)
 
 
 @torch.no_grad()

@@ -1,3 +1,6 @@
+import math
+
+import numpy as np
 import pytest
 import torch
 
@@ -80,6 +83,23 @@ def test_edits_keep_the_item_count_and_length_and_are_reproducible():
     assert torch.allclose(a, run_edits(bundle, items, spec, None, seed=1, batch=3), atol=1e-5)  # batching aside
     with pytest.raises(ValueError, match="has no audio classifier"):
         edit_scores(bundle, items, a)
+
+
+def test_edits_are_scored_at_their_sources_level_course_as_the_product_writes_them_unless_asked_not_to():
+    from timbre.level import level_course_db, match_level
+
+    bundle = debug_bundle()
+    t = torch.arange(16000) / 16000
+    swell = torch.stack([0.3 * torch.sin(2 * math.pi * 330 * t) * t, 0.02 * torch.sin(2 * math.pi * 220 * t)])
+    items = EditItems(swell, torch.tensor([0, 1]), torch.tensor([1, 2]))
+    spec = EditSpec.build("pni", SamplerConfig(steps=3), noise_fraction=0.5)
+    decoded = run_edits(bundle, items, spec, None, seed=1, level_seconds=0)
+    matched = run_edits(bundle, items, spec, None, seed=1)
+    expected, _ = match_level(decoded.numpy(), swell.numpy(), 16000, 1.0, 24.0)
+    assert np.allclose(matched.numpy(), expected, atol=1e-6)
+    course = lambda w: level_course_db(w.numpy(), 16000, 1.0)[:, 20:-20]  # noqa: E731
+    assert np.abs(course(matched) - course(swell)).max() < 1.5  # the swell and the quiet item each kept
+    assert np.abs(course(decoded) - course(swell)).max() > 6
 
 
 def test_accuracy_by_target_counts_each_asked_instrument_separately():
