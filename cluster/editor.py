@@ -12,6 +12,7 @@ from cluster.plan import JobConfig
 from cluster.storage import split_uri
 from timbre.audio import Audio, decode_audio
 from timbre.batch_edit import Clip, edit_clips
+from timbre.level import LEVEL_GAIN_FACTS
 from cluster.model_store import load_model
 from timbre.models.bundle import bundle_fingerprint
 from timbre.transfer import audio_condition, source_condition, text_condition
@@ -61,7 +62,8 @@ class Editor:
         rate = self.bundle.sample_rate
         clips = [Clip(i, w, target, source_condition(self.bundle, Audio(np.ascontiguousarray(w.T), rate)))
                  for i, w in zip(ids, waves)]
-        return [(edited.astype(np.float32), {"windows": info["windows"]})
+        return [(edited.astype(np.float32), {"windows": info["windows"],
+                                             **{key: info[key] for key in LEVEL_GAIN_FACTS if key in info}})
                 for edited, info in edit_clips(self.bundle, clips, edit.spec, seed, edit.space, self.config.windows)]
 
     def _edit_isolating(self, edit_index: int, seed: int, ids: list[str], waves: list[np.ndarray]) -> list[Result]:

@@ -18,6 +18,7 @@ SCHEMA = pa.schema([
     ("output_key", pa.string()), ("content_hash", pa.string()), ("sample_rate", pa.int64()), ("channels", pa.int64()),
     ("frames", pa.int64()), ("seconds_audio", pa.float64()), ("windows", pa.int64()),
     ("peak_in", pa.float64()), ("peak_out", pa.float64()), ("rms_in_db", pa.float64()), ("rms_out_db", pa.float64()),
+    ("level_gain_db_median", pa.float64()), ("level_gain_db_min", pa.float64()), ("level_gain_db_max", pa.float64()),
     ("clipped_samples", pa.int64()), ("seconds_fetch", pa.float64()), ("seconds_edit", pa.float64()),
     ("seconds_store", pa.float64()), ("finished_at", pa.float64()), ("attempts", pa.int64()),
 ])

@@ -11,6 +11,7 @@ from cluster.plan import OUTPUT_FORMATS, Item, JobConfig, output_key
 from cluster.storage import StorageError, split_uri
 from timbre.audio import FORMATS, Audio, clipped_count, decode_audio, encode_audio, fit_length, resample
 from timbre.errors import AudioError
+from timbre.level import LEVEL_GAIN_FACTS
 
 
 TRANSIENT_MODEL_ERRORS = ("OutOfMemoryError", "StorageError")  # a model failure a later run may not meet again
@@ -133,5 +134,6 @@ def finish(prepared: Prepared, edited: np.ndarray | None, info: dict, config: Jo
         return failed(row, e, retryable=False)
     return {**row, "status": "ok", "reason": "" if written else "output already written by an earlier run",
             "retryable": False, "windows": int(info.get("windows", 1)), "peak_out": float(np.abs(samples).max()),
-            "rms_out_db": _rms_db(samples), "clipped_samples": clipped_count(audio), "seconds_edit": seconds_edit,
+            "rms_out_db": _rms_db(samples), **{key: info[key] for key in LEVEL_GAIN_FACTS if key in info},
+            "clipped_samples": clipped_count(audio), "seconds_edit": seconds_edit,
             "seconds_store": time.perf_counter() - start, "finished_at": time.time()}

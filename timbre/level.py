@@ -9,6 +9,7 @@ import numpy as np
 HOP_SECONDS = 0.01  # the level course's frame
 SILENT_DB = -100.0  # power floor (dB re full scale) of both courses: silence in the source stays silence
 ACTIVE_DB = -60.0  # source frames above this count in the reported gains
+LEVEL_GAIN_FACTS = ("level_gain_db_median", "level_gain_db_min", "level_gain_db_max")  # what match_level reports
 
 
 def frame_hop(sample_rate: int) -> int:
@@ -45,7 +46,6 @@ def match_level(edited: np.ndarray, source: np.ndarray, sample_rate: int, window
     samples = np.arange(edited.shape[1])
     gain = np.stack([10 ** (np.interp(samples, centres, row) / 20) for row in gain_db])
     active = gain_db[wanted > ACTIVE_DB]
-    facts = {} if active.size == 0 else {"level_gain_db_median": float(np.median(active)),
-                                         "level_gain_db_min": float(active.min()),
-                                         "level_gain_db_max": float(active.max())}
+    facts = {} if active.size == 0 else dict(zip(LEVEL_GAIN_FACTS, map(float, (np.median(active), active.min(),
+                                                                               active.max()))))
     return (edited * gain).astype(edited.dtype), facts

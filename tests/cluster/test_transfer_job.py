@@ -95,6 +95,10 @@ def test_the_job_edits_a_catalogue_on_local_ray_with_an_editor_per_gpu_and_a_rer
         assert (edited.samplerate, edited.channels, edited.frames, edited.subtype) == (
             source.samplerate, source.channels, source.frames, source.subtype)
     assert manifest.loc[names == "long.wav", "windows"].item() == 52  # 180 s in 4 s windows overlapping by 0.5 s
+    ok = manifest[manifest["status"] == "ok"]  # the gains that made each edit's level course its source's
+    assert (ok["level_gain_db_min"] <= ok["level_gain_db_median"]).all()
+    assert (ok["level_gain_db_median"] <= ok["level_gain_db_max"]).all() and (ok["level_gain_db_max"] <= 24).all()
+    assert manifest.loc[manifest["status"] != "ok", "level_gain_db_median"].isna().all()
     document = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert document["statuses"] == summary.counts and document["by_edit"] == {"violin": summary.counts}
     assert document["failures_by_error"] == {"AudioError": 4} and document["retryable_failures"] == 0
