@@ -353,19 +353,21 @@ class HarmonicCodec(SpectralFrames):
         the log of the frame's power), before Griffin-Lim."""
         return self.render(*self.rendered_frames(latents)).pow(2).sum(1).clamp_min(1e-12).log() / 2
 
-    def with_level_moved(self, latents: Tensor, by: Tensor) -> Tensor:
-        """Latents (B, C, T) moved along level_directions so that each STFT frame's level feature rises by `by`
-        (B, stride * T) nats (the rendered frame nearly as much: the other features move a little too)."""
+    def with_level_moved(self, latents: Tensor, by: Tensor, directions: Tensor | None = None) -> Tensor:
+        """Latents (B, C, T) moved along level_directions (or `directions`, the same computed once) so that each
+        STFT frame's level feature rises by `by` (B, stride * T) nats (the rendered frame nearly as much: the other
+        features move a little too)."""
+        directions = self.level_directions() if directions is None else directions
         steps = self.stack_frames(by[:, None].to(latents.dtype))  # (B, stride, T)
-        return latents + torch.einsum("cr,brt->bct", self.level_directions().to(latents.dtype), steps)
+        return latents + torch.einsum("cr,brt->bct", directions.to(latents.dtype), steps)
 
     def hold_level(self, guided: Tensor, conditional: Tensor, rounds: int = LEVEL_HOLD_ROUNDS) -> Tensor:
         """Guided latents (B, C, T) moved along level_directions until each rendered STFT frame's level is the
         conditional latents' (B, C, T) (`rounds` corrections, each by what is left): guidance keeps its push on the
         spectrum's shape, and the loudness stays where the condition alone puts it."""
-        wanted = self.rendered_level(conditional)
+        wanted, directions = self.rendered_level(conditional), self.level_directions()
         for _ in range(rounds):
-            guided = self.with_level_moved(guided, wanted - self.rendered_level(guided))
+            guided = self.with_level_moved(guided, wanted - self.rendered_level(guided), directions)
         return guided
 
     def log_magnitude_of(self, hz: Tensor, level: Tensor, amplitudes: Tensor, floor: Tensor,
