@@ -11,8 +11,11 @@ level there against the rendition's, PESTO's confidence there, the share kept pe
 the source's voiced runs the source's lost frames lie (their first and last 50 ms, or between). A harmonic codec
 decodes only its own way: give it `--decodes gl-48`. --first skips that many held-out melodies (another item set).
 --pinned N refits the timbre basis with the codec's first N raw channels (its level) kept as structure, as
-`mi_inpaint_grid.py --pinned` does.
+`mi_inpaint_grid.py --pinned` does. The edits are scored with their level course made the source's over
+--level-window seconds (1, as the product writes them; 0: as decoded, as every run before the twenty-fifth session);
+--hold-level edits with guidance that holds the level (a harmonic codec).
 Usage: python benchmarks/pilots/edit_voicing_decode.py [--items 40] [--k 0.5] [--clamp 0.5] [--cfg 4] [--pinned 1]
+       [--level-window 1] [--hold-level]
 """
 import argparse
 import json
@@ -23,7 +26,9 @@ import torch.nn.functional as F
 from mi_inpaint_grid import with_pinned_basis
 
 from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items
+from timbre.batch_edit import WindowConfig
 from timbre.edits import EditSpec, SamplerConfig
+from timbre.level import match_level
 from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 from timbre.models.codec import griffin_lim
@@ -40,6 +45,8 @@ def main() -> None:
     p.add_argument("--first", type=int, default=0, help="held-out melodies skipped (another item set)")
     p.add_argument("--decodes", nargs="+", default=["gl-48", "gl-256", "source-phase", "source-phase-0"])
     p.add_argument("--pinned", type=int, default=None, help="the first N raw channels pinned as structure")
+    p.add_argument("--level-window", type=float, default=1.0)
+    p.add_argument("--hold-level", action="store_true")
     args = p.parse_args()
     bundle = load_bundle(args.model)
     if args.pinned is not None:
@@ -49,6 +56,15 @@ def main() -> None:
     length = items.waves.shape[1]
     source, rendition = (pitch_contour(w, bundle.sample_rate) for w in (items.waves, items.renditions))
 
+    def as_written(waves: torch.Tensor) -> torch.Tensor:
+        """Edits (N, >= length) cut to the items' length, their level course the source's as the product writes it."""
+        waves = waves[:, :length]
+        if args.level_window == 0:
+            return waves
+        matched, _ = match_level(waves.numpy(), items.waves.numpy().astype(waves.numpy().dtype), bundle.sample_rate,
+                                 args.level_window, WindowConfig.max_level_boost_db)
+        return torch.from_numpy(matched)
+
     def report(name: str, waves: torch.Tensor) -> None:
         scores = edit_scores(bundle, items, waves[:, :length], source, rendition)
         print(json.dumps({"decode": name, **{k: round(v, 3) if isinstance(v, float) else v
@@ -57,9 +73,10 @@ def main() -> None:
     with torch.no_grad():
         for name, waves in (("source round trip", items.waves), ("rendition round trip", items.renditions)):
             report(name, codec.decode(codec.encode(waves)))
-        spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=16, cfg=args.cfg), k=args.k, clamp=args.clamp)
+        sampler = SamplerConfig(steps=16, cfg=args.cfg, hold_level=args.hold_level)
+        spec = EditSpec.build("mi-inpaint", sampler, k=args.k, clamp=args.clamp)
         latents = edit_latents(bundle, items, spec, args.space, 0)
-        own = codec.decode(latents)  # gl-48: the codec's own decode, also where the lost frames are sought
+        own = as_written(codec.decode(latents))  # gl-48: the codec's own decode, where the lost frames are sought
         if "gl-48" in args.decodes:
             report("gl-48", own)
         if set(args.decodes) - {"gl-48"}:  # spectral codecs only: they decode a log magnitude by Griffin-Lim
@@ -70,7 +87,7 @@ def main() -> None:
             for name, iters, start in (("gl-256", 256, None), ("source-phase", c.griffin_lim_iters, angles),
                                        ("source-phase-0", 0, angles)):
                 if name in args.decodes:
-                    report(name, griffin_lim(magnitude, c.n_fft, c.stft_hop, total, iters, angles=start))
+                    report(name, as_written(griffin_lim(magnitude, c.n_fft, c.stft_hop, total, iters, angles=start)))
         where_lost(bundle, items, own[:, :length], source, rendition)
 
 
