@@ -17,9 +17,9 @@ import time
 import numpy as np
 import torch
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
+from timbre.analysis.edit_quality import edit_scores, held_out_items, level_matched, run_edits
 from timbre.edits import EditSpec, SamplerConfig
-from timbre.level import ACTIVE_DB, level_course_db, match_level
+from timbre.level import ACTIVE_DB, level_course_db
 from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 
@@ -58,8 +58,7 @@ def main() -> None:
     with torch.no_grad():
         edited = run_edits(bundle, items, spec, args.space, 0, level_seconds=0).numpy()
     waves = items.waves.numpy()
-    matched = np.concatenate([match_level(e[None], s[None], rate, args.window, args.max_boost_db)[0]
-                              for e, s in zip(edited, waves)])
+    matched = level_matched(torch.from_numpy(edited), items.waves, rate, args.window, args.max_boost_db).numpy()
     for name, out in (("model's level", edited), ("level course matched", matched)):
         scores = edit_scores(bundle, items, torch.from_numpy(out), source, rendition)
         print(json.dumps({"model": args.model, "space": args.space, "k": args.k, "clamp": args.clamp, "cfg": args.cfg,

@@ -25,10 +25,8 @@ import torch.nn.functional as F
 
 from mi_inpaint_grid import with_pinned_basis
 
-from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items
-from timbre.batch_edit import WindowConfig
+from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items, level_matched
 from timbre.edits import EditSpec, SamplerConfig
-from timbre.level import match_level
 from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 from timbre.models.codec import griffin_lim
@@ -58,12 +56,7 @@ def main() -> None:
 
     def as_written(waves: torch.Tensor) -> torch.Tensor:
         """Edits (N, >= length) cut to the items' length, their level course the source's as the product writes it."""
-        waves = waves[:, :length]
-        if args.level_window == 0:
-            return waves
-        matched, _ = match_level(waves.numpy(), items.waves.numpy().astype(waves.numpy().dtype), bundle.sample_rate,
-                                 args.level_window, WindowConfig.max_level_boost_db)
-        return torch.from_numpy(matched)
+        return level_matched(waves[:, :length], items.waves, bundle.sample_rate, args.level_window)
 
     def report(name: str, waves: torch.Tensor) -> None:
         scores = edit_scores(bundle, items, waves[:, :length], source, rendition)

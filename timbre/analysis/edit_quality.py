@@ -88,10 +88,17 @@ def run_edits(bundle: ModelBundle, items: EditItems, spec: EditSpec, space: str 
     as the model decodes them)."""
     latents = edit_latents(bundle, items, spec, space, seed, batch)
     edited = torch.cat([bundle.codec.decode(chunk)[:, : items.waves.shape[1]] for chunk in latents.split(batch)])
+    return level_matched(edited, items.waves, bundle.sample_rate, level_seconds)
+
+
+def level_matched(edited: Tensor, sources: Tensor, sample_rate: int, level_seconds: float,
+                  max_boost_db: float = WindowConfig.max_level_boost_db) -> Tensor:
+    """Edits (N, S) with each one's level course made its source's (N, S) over `level_seconds`, as edit_clips makes
+    it (items as channels, each its own); unchanged when level_seconds is 0."""
     if level_seconds == 0:
         return edited
-    matched, _ = match_level(edited.numpy(), items.waves.numpy().astype(edited.numpy().dtype), bundle.sample_rate,
-                             level_seconds, WindowConfig.max_level_boost_db)  # items as channels: each its own
+    matched, _ = match_level(edited.numpy(), sources.numpy().astype(edited.numpy().dtype), sample_rate,
+                             level_seconds, max_boost_db)
     return torch.from_numpy(matched)
 
 
