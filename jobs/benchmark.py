@@ -52,7 +52,8 @@ def add_parser(sub) -> None:
                    help="edits are written and judged with their level course made the source's over windows this "
                         "long, as the product writes them (0: as the model decodes them)")
     p.add_argument("--space", choices=("basis", "raw"), default=None,
-                   help="MI-inpaint's channel space (default: the bundle's first; 'raw' is the paper's)")
+                   help="MI-inpaint's channel space (default: the bundle's edit default, else its first; 'raw' is "
+                        "the paper's)")
     p.add_argument("--dpd-bound", type=float, default=50.0, help="the search's bound on DPD, in cents")
     p.add_argument("--seed", type=int, default=0, help="seed of every edit's noise")
     p.add_argument("--corpus-seed", type=int, default=0, help="corpus the held-out melodies come from")
@@ -81,7 +82,8 @@ def produce_edits(args, out: Path, log=print) -> pd.DataFrame:
     _write = _writer(bundle.sample_rate)
     names = bundle.instruments
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
-    space = args.space or (bundle.channel_spaces[0] if bundle.channel_spaces else None)
+    space = (args.space or bundle.edit_defaults.get("mi-inpaint", {}).get("space")
+             or (bundle.channel_spaces[0] if bundle.channel_spaces else None))
     items = held_out_items(args.corpus_seed, args.items, args.seconds, len(names))
     audio = out / "audio"
     rows = []

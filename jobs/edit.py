@@ -3,24 +3,28 @@ import argparse
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from timbre.audio import FORMATS, decode_audio, encode_audio
 from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig, param_names
+from timbre.edits.defaults import SPACES, edit_from_settings, with_edit_defaults
 from timbre.errors import AudioError, ConfigError
 from cluster.model_store import load_model
 from timbre.transfer import audio_condition, text_condition, transfer_audio
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
 DEFAULTS = SamplerConfig()
+SAMPLER_FLAGS = ("steps", "cfg", "solver", "sigma_max", "precision", "hold_level")  # the flags' SamplerConfig names
 METHOD_FLAGS = {"k": "--k", "clamp": "--clamp", "structure_cfg": "--structure-cfg", "noise_fraction": "--noise-fraction",
                 "fallback": "--fallback"}
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("edit", help="timbre-transfer one audio file", description=__doc__.split(":")[0],
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", metavar="IN", help="source recording (WAV, FLAC, OGG)")
     p.add_argument("--method", required=True, choices=list(METHODS),
                    help="edit method: " + "; ".join(f"{m.name}: {m.summary}" for m in METHODS.values()))
@@ -29,41 +33,66 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (.wav or .flac)")
     p.add_argument("--source", metavar="TEXT", default=None,
                    help="source prompt (e.g. 'piano'); default: the embedding of IN itself, as CLAP gives it")
-    p.add_argument("--k", type=float, default=None, help="mi-inpaint: fraction of channels renoised as timbre [0-1] (default 0.5)")
-    p.add_argument("--clamp", type=float, default=None, help="mi-inpaint: fraction of steps with the structure pinned [0-1] (default 0.5)")
+    add_method_flags(p)
+    add_sampler_flags(p)
+    add_level_flags(p)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed; each file's noise derives from (seed, file content) (default 0)")
+    p.add_argument("--model", default="default",
+                   help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix "
+                        "(default: default)")
+    p.set_defaults(run=run)
+
+
+def add_method_flags(p) -> None:
+    """The method parameters and --space: left out, the bundle's setting for the method (its "edit_defaults") is
+    used, else the engine's default."""
+    p.add_argument("--k", type=float, default=None,
+                   help="mi-inpaint: fraction of channels renoised as timbre [0-1] (default: the bundle's, else 0.5)")
+    p.add_argument("--clamp", type=float, default=None,
+                   help="mi-inpaint: fraction of steps with the structure pinned [0-1] "
+                        "(default: the bundle's, else 0.5)")
     p.add_argument("--structure-cfg", type=float, default=None,
                    help="mi-inpaint: guidance scale on the structure part once it runs free (default: --cfg)")
-    p.add_argument("--noise-fraction", type=float, default=None, help="pni, ddim-pni: noise level as a share of sigma_max [0-1] (default 0.5)")
-    p.add_argument("--fallback", type=float, default=None, help="diff-tone: swap at this share of the steps when the classifier never changes its mind (default 0.5)")
-    p.add_argument("--space", choices=("basis", "raw"), default=None,
+    p.add_argument("--noise-fraction", type=float, default=None,
+                   help="pni, ddim-pni: noise level as a share of sigma_max [0-1] (default: the bundle's, else 0.5)")
+    p.add_argument("--fallback", type=float, default=None,
+                   help="diff-tone: swap at this share of the steps when the classifier never changes its mind "
+                        "(default: the bundle's, else 0.5)")
+    p.add_argument("--space", choices=SPACES, default=None,
                    help="mi-inpaint: split timbre from structure in the bundle's learned timbre basis or in raw "
-                        "latent channels (default: the basis when the bundle has one)")
-    p.add_argument("--steps", type=int, default=DEFAULTS.steps, help="sampling steps on the EDM grid")
-    p.add_argument("--cfg", type=float, default=DEFAULTS.cfg, help="classifier-free guidance scale while generating")
-    p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
-    p.add_argument("--sigma-max", type=float, default=DEFAULTS.sigma_max,
-                   help="top of the noise grid (default 80, EDM's; Stable Audio Open's scheduler uses 500)")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
+                        "latent channels (default: the bundle's, else the basis when it has one)")
+
+
+def add_sampler_flags(p) -> None:
+    """The sampler settings `timbre edit` and `timbre transfer` share; left out, the bundle's or the engine's."""
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"sampling steps on the EDM grid (default: the bundle's, else {DEFAULTS.steps})")
+    p.add_argument("--cfg", type=float, default=None,
+                   help=f"classifier-free guidance scale while generating (default: the bundle's, else {DEFAULTS.cfg})")
+    p.add_argument("--solver", choices=("heun", "euler"), default=None,
+                   help=f"ODE solver (default: the bundle's, else {DEFAULTS.solver})")
+    p.add_argument("--sigma-max", type=float, default=None,
+                   help="top of the noise grid (default: the bundle's, else 80, EDM's; Stable Audio Open's scheduler "
+                        "uses 500)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default=None,
                    help="the denoiser's arithmetic: fp32, or bf16 autocast (5-6x for Stable Audio Open's DiT on an H100, "
-                        "little for the small default; docs/benchmarks.md)")
-    add_level_flags(p)
-    p.add_argument("--seed", type=int, default=0, help="seed; each file's noise derives from (seed, file content)")
-    p.add_argument("--model", default="default",
-                   help="model bundle: a built-in name (default, debug), a bundle folder or an s3:// prefix")
-    p.set_defaults(run=run)
+                        "little for the small default; docs/benchmarks.md) (default: the bundle's, else fp32)")
 
 
 def add_level_flags(p) -> None:
     """The --level-window and --hold-level flags `timbre edit` and `timbre transfer` share."""
     p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
                    help="the edit's level course made the source's over windows this long, so the stem keeps its "
-                        "place in the mix (0: the model's own level, which guidance can move by tens of dB)")
-    p.add_argument("--hold-level", action="store_true",
+                        "place in the mix (0: the model's own level, which guidance can move by tens of dB; default "
+                        "%(default)s)")
+    p.add_argument("--hold-level", action="store_true", default=None,
                    help="guidance leaves each frame's level where the conditional model puts it, so a high --cfg "
                         "does not extrapolate the loudness (a codec that holds the level apart: the harmonic one)")
 
 
-def build_spec(args) -> EditSpec:
+def build_spec(args, defaults: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[EditSpec, str | None]:
+    """(spec, channel space) from the flags, with the bundle's edit defaults where a flag is left out."""
     given = {name: getattr(args, name) for name in METHOD_FLAGS if getattr(args, name) is not None}
     accepted = param_names(args.method)
     stray = [METHOD_FLAGS[name] for name in given if name not in accepted]
@@ -71,10 +100,8 @@ def build_spec(args) -> EditSpec:
         raise ConfigError(f"{', '.join(stray)} does not apply to --method {args.method}")
     if args.space is not None and args.method != "mi-inpaint":
         raise ConfigError(f"--space does not apply to --method {args.method}")
-    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, solver=args.solver, sigma_max=args.sigma_max,
-                            precision=getattr(args, "precision", DEFAULTS.precision),
-                            hold_level=getattr(args, "hold_level", DEFAULTS.hold_level))
-    return EditSpec.build(args.method, sampler, **given)
+    given |= {name: value for name in (*SAMPLER_FLAGS, "space") if (value := getattr(args, name, None)) is not None}
+    return edit_from_settings(args.method, with_edit_defaults(args.method, given, defaults or {}))
 
 
 def read_audio(path: str):
@@ -108,7 +135,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def run(args) -> int:
-    spec = build_spec(args)
+    build_spec(args)  # a flag that does not apply is refused before the bundle loads
     out = Path(args.output)
     if out.suffix.lower() not in FORMATS:
         raise ConfigError(f"output must end in {' or '.join(FORMATS)}, got {out.name}")
@@ -116,10 +143,11 @@ def run(args) -> int:
         raise ConfigError(f"output folder does not exist: {out.parent}")
     audio, data = read_audio(args.input)
     bundle = load_model(args.model)
+    spec, space = build_spec(args, bundle.edit_defaults)
     target, target_desc = target_condition(bundle, args.to)
     source = text_condition(bundle, args.source) if args.source else None
     item_id = hashlib.sha256(data).hexdigest()[:16]
-    result = transfer_audio(bundle, audio, spec, target, source, args.seed, item_id, args.space,
+    result = transfer_audio(bundle, audio, spec, target, source, args.seed, item_id, space,
                             WindowConfig(level_seconds=args.level_window))
     write_atomically(out, encode_audio(result.audio, FORMATS[out.suffix.lower()]))
     print(f"wrote {out}: {spec.method} to {target_desc}, {audio.channels} ch, {audio.sample_rate} Hz, "

@@ -11,17 +11,21 @@ same job resumes it; a different job into the same DST is refused. `--spec job.y
   level_window: 1.0  # seconds; 0 keeps the model's own level
   edits:
     - {name: violin, to: solo violin, method: mi-inpaint, k: 0.5, clamp: 0.5}
-    - {name: flute, to: flute, method: pni, noise_fraction: 0.2, steps: 16, cfg: 4}"""
-import argparse
-from pathlib import Path
+    - {name: flute, to: flute, method: pni, noise_fraction: 0.2, steps: 16, cfg: 4}
 
-from jobs.edit import METHOD_FLAGS, add_level_flags, build_spec
+A setting an edit leaves out takes the bundle's edit default for its method (`edit_defaults` in its bundle.json),
+else the engine's."""
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jobs.edit import add_level_flags, add_method_flags, add_sampler_flags, build_spec
 from timbre.batch_edit import WindowConfig
-from timbre.edits import METHODS, EditSpec, SamplerConfig
+from timbre.edits import METHODS, get_method
+from timbre.edits.defaults import edit_from_settings, with_edit_defaults
 from timbre.errors import ConfigError
 
-SAMPLER_KEYS = ("steps", "cfg", "solver", "sigma_min", "sigma_max", "rho", "precision", "hold_level")
-DEFAULTS = SamplerConfig()
 
 
 def add_parser(sub) -> None:
@@ -33,17 +37,8 @@ def add_parser(sub) -> None:
     p.add_argument("--method", choices=list(METHODS), help="edit method")
     p.add_argument("--out", metavar="DST", help="output folder or s3:// prefix")
     p.add_argument("--name", default=None, help="edit name in output keys (default: from the target)")
-    for name, flag in METHOD_FLAGS.items():
-        p.add_argument(flag, dest=name, type=float, default=None, help=f"method parameter {name}")
-    p.add_argument("--space", choices=("basis", "raw"), default=None, help="mi-inpaint: where timbre is split off")
-    p.add_argument("--steps", type=int, default=DEFAULTS.steps, help="sampling steps")
-    p.add_argument("--cfg", type=float, default=DEFAULTS.cfg, help="guidance scale")
-    p.add_argument("--solver", choices=("heun", "euler"), default=DEFAULTS.solver, help="ODE solver")
-    p.add_argument("--sigma-max", type=float, default=DEFAULTS.sigma_max,
-                   help="top of the noise grid (default 80, EDM's; Stable Audio Open's scheduler uses 500)")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS.precision,
-                   help="the denoiser's arithmetic: fp32, or bf16 autocast (5-6x for Stable Audio Open's DiT on an H100, "
-                        "little for the small default; docs/benchmarks.md)")
+    add_method_flags(p)
+    add_sampler_flags(p)
     p.add_argument("--seed", type=int, action="append", default=None, help="seed (repeat for several)")
     p.add_argument("--model", default=None, help="bundle name, folder or s3:// prefix (default: default)")
     p.add_argument("--format", choices=("wav", "flac"), default=None, help="output format (default wav)")
@@ -65,7 +60,8 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _edit_from_yaml(entry: dict):
+def _edit_from_yaml(entry: dict, defaults: Mapping[str, Mapping[str, Any]] | None = None):
+    """One edit of a job YAML, with the bundle's edit defaults where the entry leaves a setting out."""
     from cluster.plan import Edit
 
     entry = dict(entry)
@@ -74,9 +70,9 @@ def _edit_from_yaml(entry: dict):
     except KeyError as e:
         raise ConfigError(f"--spec: every edit needs 'to' and 'method'; one lacks {e}") from None
     name = entry.pop("name", None) or _slug(target)
-    space = entry.pop("space", None)
-    sampler = SamplerConfig(**{k: entry.pop(k) for k in SAMPLER_KEYS if k in entry})
-    return Edit(name, target, EditSpec.build(method, sampler, **entry), space)
+    get_method(method)
+    spec, space = edit_from_settings(method, with_edit_defaults(method, entry, defaults or {}))
+    return Edit(name, target, spec, space)
 
 
 def _slug(target: str) -> str:
@@ -95,11 +91,16 @@ def job_from_args(args):
         import yaml
 
         spec = yaml.safe_load(Path(args.spec).read_text()) or {}
-        edits = tuple(_edit_from_yaml(e) for e in spec.get("edits", []))
-    else:
-        if not (args.to and args.method):
-            raise ConfigError("give --to and --method (or --spec job.yaml)")
-        edits = (Edit(args.name or _slug(args.to), args.to, build_spec(args), args.space),)
+    elif not (args.to and args.method):
+        raise ConfigError("give --to and --method (or --spec job.yaml)")
+
+    def edits(defaults=None):
+        if args.spec:
+            return tuple(_edit_from_yaml(e, defaults) for e in spec.get("edits", []))
+        edit_spec, space = build_spec(args, defaults)
+        return (Edit(args.name or _slug(args.to), args.to, edit_spec, space),)
+
+    edits()  # a bad edit is refused before the bundle loads
     source, output = args.source or spec.get("source"), args.out or spec.get("output")
     if not source or not output:
         raise ConfigError("give SRC and --out (or source and output in --spec)")
@@ -107,8 +108,9 @@ def job_from_args(args):
     seeds = tuple(args.seed or spec.get("seeds", [0]))
     windows = WindowConfig(seconds=float(spec.get("window", args.window)),
                            level_seconds=float(spec.get("level_window", args.level_window)))
+    bundle = load_model(model)
     try:
-        config = JobConfig(source, output, bundle_fingerprint(load_model(model)), edits, seeds,
+        config = JobConfig(source, output, bundle_fingerprint(bundle), edits(bundle.edit_defaults), seeds,
                            args.format or spec.get("format", "wav"), windows)
     except ValueError as e:
         raise ConfigError(str(e)) from None

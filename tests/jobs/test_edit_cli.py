@@ -110,9 +110,9 @@ def test_precision_reaches_the_edit_from_the_flags_and_from_a_job_spec(tmp_path)
 
     args = build_parser().parse_args(["edit", "in.wav", "--method", "pni", "--to", "violin", "-o", "o.wav",
                                       "--precision", "bf16"])
-    assert build_spec(args).sampler.precision == "bf16"
+    assert build_spec(args)[0].sampler.precision == "bf16"
     args = build_parser().parse_args(["transfer", "src", "--method", "pni", "--to", "violin", "--out", "o"])
-    assert build_spec(args).sampler.precision == "fp32"
+    assert build_spec(args)[0].sampler.precision == "fp32"
     assert _edit_from_yaml({"to": "violin", "method": "pni", "precision": "bf16"}).spec.sampler.precision == "bf16"
     with pytest.raises(Exception, match="precision must be one of fp32, bf16, got 'fp8'"):
         _edit_from_yaml({"to": "violin", "method": "pni", "precision": "fp8"})
@@ -125,12 +125,38 @@ def test_holding_the_level_reaches_the_edit_from_the_flags_and_a_job_spec_and_a_
 
     for command in (["edit", "in.wav", "-o", "o.wav"], ["transfer", "src", "--out", "o"]):
         args = build_parser().parse_args([*command, "--method", "pni", "--to", "violin", "--hold-level"])
-        assert build_spec(args).sampler.hold_level is True
+        assert build_spec(args)[0].sampler.hold_level is True
     args = build_parser().parse_args(["transfer", "src", "--method", "pni", "--to", "violin", "--out", "o"])
-    assert build_spec(args).sampler.hold_level is False
+    assert build_spec(args)[0].sampler.hold_level is False
     assert _edit_from_yaml({"to": "violin", "method": "pni", "hold_level": True}).spec.sampler.hold_level is True
     with pytest.raises(Exception, match="hold_level must be true or false, got 'yes please'"):
         _edit_from_yaml({"to": "violin", "method": "pni", "hold_level": "yes please"})
     assert "hold_level needs a codec whose latents hold each frame's level apart" in _fails(
         ["edit", str(stereo_wav), "--method", "mi-inpaint", "--to", "violin", "-o", str(tmp_path / "o.wav"),
          "--model", "debug", "--steps", "2", "--hold-level"], capsys)
+
+
+def test_the_bundles_edit_defaults_fill_what_the_flags_and_a_job_spec_leave_out(stereo_wav, tmp_path, capsys):
+    from dataclasses import replace
+
+    from jobs.transfer import job_from_args
+    from timbre.models.bundle import debug_bundle, save_bundle
+
+    tuned = tmp_path / "tuned"
+    save_bundle(replace(debug_bundle(), edit_defaults={"mi-inpaint": {"k": 0.75, "clamp": 1.0, "cfg": 2.0}}), tuned)
+    edit = ["edit", str(stereo_wav), "--method", "mi-inpaint", "--to", "violin", "--model", str(tuned), "--steps", "3"]
+    assert main([*edit, "-o", str(tmp_path / "a.wav")]) == 0
+    assert "12 timbre channels, 3 clamped steps" in capsys.readouterr().out  # 16 channels, k 0.75, clamp 1
+    assert main([*edit, "-o", str(tmp_path / "b.wav"), "--k", "0.25"]) == 0
+    assert "4 timbre channels, 3 clamped steps" in capsys.readouterr().out
+    spec = tmp_path / "job.yaml"
+    spec.write_text(f"source: {tmp_path}\noutput: {tmp_path / 'out'}\nmodel: {tuned}\nedits:\n"
+                    "  - {to: violin, method: mi-inpaint, clamp: 0.5}\n  - {to: flute, method: pni}\n")
+    config, _ = job_from_args(build_parser().parse_args(["transfer", "--spec", str(spec)]))
+    inpaint, pni = config.edits
+    assert (inpaint.spec.params.k, inpaint.spec.params.clamp, inpaint.spec.sampler.cfg) == (0.75, 0.5, 2.0)
+    assert pni.spec.sampler.cfg == 1.25  # the engine's default: the bundle names no pni settings
+    args = build_parser().parse_args(["transfer", str(tmp_path), "--out", str(tmp_path / "o2"), "--to", "violin",
+                                      "--method", "mi-inpaint", "--model", str(tuned), "--cfg", "3"])
+    (only,) = job_from_args(args)[0].edits
+    assert (only.spec.params.k, only.spec.sampler.cfg) == (0.75, 3.0)

@@ -12,7 +12,8 @@ from torch import Tensor
 from timbre.conditions import Cond, cond_tensors, cond_to
 from timbre.denoisers import Denoiser, EDMPrecond
 from timbre.edits.base import EditModel
-from timbre.errors import ModelError
+from timbre.edits.defaults import checked_edit_defaults
+from timbre.errors import ConfigError, ModelError
 from timbre.models.debug import (DEBUG_INSTRUMENTS, FrameCodec, FrameCodecConfig, HashConditioner,
                                  HashConditionerConfig, PooledClassifier, PooledClassifierConfig, debug_dit)
 from timbre.models.checkpoint import load_component, load_tensors, save_component, save_tensors
@@ -37,6 +38,8 @@ class ModelBundle:
     audio_classifier: Callable[[Tensor], Tensor] | None = None  # (B, S) waves -> logits; evaluation's judge
     embedder: Conditioner | None = None  # evaluation's audio embedder (LAION-CLAP); None: the conditioner
     provenance: Mapping[str, Any] = field(default_factory=dict)  # corpus seed, training metrics, versions
+    edit_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per method, the settings its
+    # edits were tuned at, used where a request leaves one out (timbre.edits.defaults)
 
     @property
     def sample_rate(self) -> int:
@@ -129,6 +132,8 @@ def save_bundle(bundle: ModelBundle, folder: Path, dtype: torch.dtype | None = N
     manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "name": bundle.name,
                 "instruments": list(bundle.instruments), "sigma_data": bundle.denoiser.sigma_data,
                 "components": sorted(parts), "provenance": dict(bundle.provenance)}
+    if bundle.edit_defaults:
+        manifest["edit_defaults"] = {method: dict(settings) for method, settings in bundle.edit_defaults.items()}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
@@ -181,7 +186,16 @@ def load_bundle_folder(folder: Path) -> ModelBundle:
                        conditioner=parts["conditioner"], null_cond=analysis["null_cond"],
                        instruments=tuple(manifest["instruments"]), latent_classifier=parts.get("latent_classifier"),
                        audio_classifier=parts.get("audio_classifier"),
-                       **{k: analysis.get(k) for k in ANALYSIS_TENSORS}, provenance=manifest.get("provenance", {}))
+                       **{k: analysis.get(k) for k in ANALYSIS_TENSORS}, provenance=manifest.get("provenance", {}),
+                       edit_defaults=read_edit_defaults(folder, manifest))
+
+
+def read_edit_defaults(folder: Path, manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The manifest's "edit_defaults", checked as a request's settings are; ModelError naming the manifest."""
+    try:
+        return checked_edit_defaults(manifest.get("edit_defaults", {}))
+    except ConfigError as e:
+        raise ModelError(f"{folder / MANIFEST}: {e}") from None
 
 
 def load_components(folder: Path, manifest: dict[str, Any]) -> dict[str, torch.nn.Module]:

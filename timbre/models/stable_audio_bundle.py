@@ -4,7 +4,8 @@ from pathlib import Path
 from typing import Any
 
 from timbre.errors import ModelError
-from timbre.models.bundle import ANALYSIS_TENSORS, MANIFEST, ModelBundle, described_path, load_components
+from timbre.models.bundle import (ANALYSIS_TENSORS, MANIFEST, ModelBundle, described_path, load_components,
+                                  read_edit_defaults)
 from timbre.models.checkpoint import load_tensors
 from timbre.models.stable_audio import load_stable_audio
 
@@ -29,4 +30,5 @@ def load_stable_audio_bundle(folder: Path, manifest: dict[str, Any]) -> ModelBun
                        conditioner=parts.conditioner, null_cond=parts.null_cond, instruments=tuple(instruments),
                        latent_classifier=components.get("latent_classifier"),
                        audio_classifier=components.get("audio_classifier"), embedder=embedder,
-                       **{k: analysis.get(k) for k in ANALYSIS_TENSORS}, provenance=manifest.get("provenance", {}))
+                       **{k: analysis.get(k) for k in ANALYSIS_TENSORS}, provenance=manifest.get("provenance", {}),
+                       edit_defaults=read_edit_defaults(folder, manifest))
