@@ -45,7 +45,8 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) out
 
-# Retrain the committed default bundle from scratch (about 30 minutes on 2 CPU cores; see docs/models.md).
+# Retrain the committed default bundle from scratch (`timbre train`'s default scale; about 50 minutes on 2 CPU cores,
+# docs/models.md).
 train-default: $(STAMP)
 	$(VENV)/bin/timbre train all --out build/default-bundle --force
 	$(PY) -m jobs.ship_default build/default-bundle timbre/models/default

@@ -25,9 +25,9 @@ output: {output}
 model: default
 seeds: [0]
 edits:
-  - {{name: violin, to: violin, method: mi-inpaint, k: 0.5, clamp: 0.5, steps: 30, cfg: 4}}
+  - {{name: violin, to: violin, method: mi-inpaint, steps: 30}}
   - {{name: flute, to: flute, method: diff-tone, steps: 30, cfg: 4}}
-"""
+"""  # MI-inpaint's channel space, k, clamp and cfg: the bundle's edit defaults (its bundle.json)
 
 
 def held_out_melody(instrument: str, seconds: float) -> np.ndarray:

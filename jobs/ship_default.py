@@ -1,6 +1,6 @@
 """`python -m jobs.ship_default TRAINED DEST [COMMAND]`: copy a trained bundle folder into the package as the `default`
 bundle, weights in float16 (half the size; the analysis tensors stay float32), with its training records, MI plot and
-the command that trained it (`make train-default` unless given)."""
+the command that trained it (`make train-default` unless given), and the settings its edits were tuned at."""
 import shutil
 import sys
 from dataclasses import replace
@@ -8,7 +8,14 @@ from pathlib import Path
 
 import torch
 
+from timbre.edits.defaults import checked_edit_defaults
 from timbre.models.bundle import load_bundle_folder, save_bundle
+
+# The settings the shipped bundle's MI-inpaint edits were measured at (docs/models.md, "Where it stands"): raw
+# channels, where the harmonic codec holds the pitch in its structure channels by construction; every structure
+# step clamped (its DiT reads the structure clean, so a free structure only drifts); three quarters of the other
+# channels renoised; guidance 2 (cfg 4 and 6 trade target accuracy and voicing away)
+EDIT_DEFAULTS = checked_edit_defaults({"mi-inpaint": {"space": "raw", "k": 0.75, "clamp": 1.0, "cfg": 2.0}})
 
 
 def ship(trained: Path, dest: Path, command: str = "make train-default") -> None:
@@ -17,7 +24,8 @@ def ship(trained: Path, dest: Path, command: str = "make train-default") -> None
                   "command": command}
     if dest.exists():
         shutil.rmtree(dest)
-    save_bundle(replace(bundle, name="default", provenance=provenance), dest, dtype=torch.float16)
+    save_bundle(replace(bundle, name="default", provenance=provenance, edit_defaults=EDIT_DEFAULTS), dest,
+                dtype=torch.float16)
     shutil.copytree(trained / "training", dest / "training")
     shutil.copy(trained / "mi.png", dest / "mi.png")
 

@@ -18,9 +18,11 @@ def add_parser(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("stage", choices=[*STAGES, "all"], help="what to train")
     p.add_argument("--out", required=True, help="training folder (becomes the bundle folder with `all`)")
-    p.add_argument("--scale", choices=sorted(stages.SCALES), default="full",
-                   help="full: the shipped default (decoder-weighted DiT; full-unweighted: the DiT before it); "
-                        "smoke: tiny models and a few steps, to check the pipeline")
+    p.add_argument("--scale", choices=sorted(stages.SCALES), default=stages.SHIPPED_SCALE, metavar="SCALE",
+                   help=f"default {stages.SHIPPED_SCALE}: the shipped default (the harmonic codec and its inpainting "
+                        "DiT); full: the plain spectral codec's decoder-weighted DiT, shipped before it; smoke: tiny "
+                        "models and a few steps, to check the pipeline; the rest: the variants docs/models.md "
+                        "measures (jobs/training_stages.py)")
     p.add_argument("--corpus-seed", type=int, default=0, help="which synthetic corpus")
     p.add_argument("--seed", type=int, default=0, help="initialisation and sampling seed")
     p.add_argument("--device", default="cpu",

@@ -461,3 +461,7 @@ def analyse_and_assemble(ctx: Context) -> None:
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
         provenance=provenance, **analysis.bundle_tensors(structure_channels(codec_model)))
     save_bundle(bundle, ctx.out)
+# The shipped default since the twenty-sixth session: the harmonic codec (pitch, onset and periodicity as structure
+# channels) and its 8-block inpainting DiT trained on 900 melodic stems, the first line to meet the generation bar
+# (docs/models.md, "Where it stands"); `timbre train` trains it unless told another scale
+SHIPPED_SCALE = "full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"

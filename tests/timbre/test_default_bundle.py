@@ -7,6 +7,7 @@ from timbre.corpus.dataset import stem_example
 from timbre.corpus.prompts import HELD_OUT_TEMPLATES, prompt
 from timbre.metrics.pitch import pitch_agreement, pitch_contour
 from timbre.models.bundle import DEFAULT_FOLDER, load_bundle
+from timbre.models.protocols import structure_channels
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def test_it_is_versioned_small_and_complete(bundle):
     assert bundle.channel_spaces == ("basis", "raw")
     basis = bundle.channel_basis.double()
     assert torch.allclose(basis.T @ basis, torch.eye(basis.shape[0], dtype=torch.float64), atol=1e-5)
-    assert bundle.codec.channels == 128 and bundle.conditioner.dim == 512
+    assert bundle.codec.channels == 64 and structure_channels(bundle.codec) == 6 and bundle.conditioner.dim == 512
 
 
 @torch.no_grad()
@@ -46,3 +47,16 @@ def test_audio_classifier_and_conditioner_recognise_held_out_stems(bundle):
     assert ((bundle.conditioner.embed_audio(waves) @ text.T).argmax(-1) == labels).float().mean() >= 0.85
     latent = bundle.latent_classifier(bundle.codec.encode(waves)).argmax(-1)
     assert (latent == labels).float().mean() >= 0.85
+
+
+@torch.no_grad()
+def test_mi_inpaint_at_the_bundles_edit_defaults_changes_the_instrument_and_keeps_the_pitch(bundle):
+    from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
+    from timbre.edits.defaults import edit_from_settings, with_edit_defaults
+
+    spec, space = edit_from_settings("mi-inpaint", with_edit_defaults("mi-inpaint", {"steps": 8}, bundle.edit_defaults))
+    assert space == "raw" and spec.params.clamp == 1.0  # the harmonic codec holds the pitch in its structure channels
+    items = held_out_items(0, 10, 2.0, len(bundle.instruments))  # one item per target instrument
+    scores = edit_scores(bundle, items, run_edits(bundle, items, spec, space, seed=0))
+    assert scores["pitch_median_cents"] <= 20 and scores["pitch_within_50_cents"] >= 0.95
+    assert scores["target_accuracy"] >= 0.5 and scores["source_kept"] <= 0.2
