@@ -11,7 +11,7 @@ import torch
 from timbre.edits.defaults import checked_edit_defaults
 from timbre.models.bundle import load_bundle_folder, save_bundle
 
-# The settings the shipped bundle's MI-inpaint edits were measured at (docs/models.md, "Where it stands"): raw
+# The settings the shipped bundle's MI-inpaint edits were measured at (docs/models.md, "The shipped bundle"): raw
 # channels, where the harmonic codec holds the pitch in its structure channels by construction; every structure
 # step clamped (its DiT reads the structure clean, so a free structure only drifts); three quarters of the other
 # channels renoised; guidance 2 (cfg 4 and 6 trade target accuracy and voicing away)
