@@ -10,14 +10,13 @@ from typing import Any
 from timbre.audio import FORMATS, decode_audio, encode_audio
 from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig, param_names
-from timbre.edits.defaults import SPACES, edit_from_settings, with_edit_defaults
+from timbre.edits.defaults import SAMPLER_SETTINGS, SPACES, edit_from_settings, with_edit_defaults
 from timbre.errors import AudioError, ConfigError
 from cluster.model_store import load_model
 from timbre.transfer import audio_condition, text_condition, transfer_audio
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
 DEFAULTS = SamplerConfig()
-SAMPLER_FLAGS = ("steps", "cfg", "solver", "sigma_max", "precision", "hold_level")  # the flags' SamplerConfig names
 METHOD_FLAGS = {"k": "--k", "clamp": "--clamp", "structure_cfg": "--structure-cfg", "noise_fraction": "--noise-fraction",
                 "fallback": "--fallback"}
 
@@ -100,7 +99,7 @@ def build_spec(args, defaults: Mapping[str, Mapping[str, Any]] | None = None) ->
         raise ConfigError(f"{', '.join(stray)} does not apply to --method {args.method}")
     if args.space is not None and args.method != "mi-inpaint":
         raise ConfigError(f"--space does not apply to --method {args.method}")
-    given |= {name: value for name in (*SAMPLER_FLAGS, "space") if (value := getattr(args, name, None)) is not None}
+    given |= {name: value for name in (*SAMPLER_SETTINGS, "space") if (value := getattr(args, name, None)) is not None}
     return edit_from_settings(args.method, with_edit_defaults(args.method, given, defaults or {}))
 
 

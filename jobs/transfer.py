@@ -22,7 +22,7 @@ from typing import Any
 
 from jobs.edit import add_level_flags, add_method_flags, add_sampler_flags, build_spec
 from timbre.batch_edit import WindowConfig
-from timbre.edits import METHODS, get_method
+from timbre.edits import METHODS
 from timbre.edits.defaults import edit_from_settings, with_edit_defaults
 from timbre.errors import ConfigError
 
@@ -70,7 +70,6 @@ def _edit_from_yaml(entry: dict, defaults: Mapping[str, Mapping[str, Any]] | Non
     except KeyError as e:
         raise ConfigError(f"--spec: every edit needs 'to' and 'method'; one lacks {e}") from None
     name = entry.pop("name", None) or _slug(target)
-    get_method(method)
     spec, space = edit_from_settings(method, with_edit_defaults(method, entry, defaults or {}))
     return Edit(name, target, spec, space)
 

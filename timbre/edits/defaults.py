@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from timbre.edits import METHODS, EditSpec, SamplerConfig, param_names
+from timbre.edits import METHODS, EditSpec, SamplerConfig, get_method, param_names
 from timbre.errors import ConfigError
 
 SAMPLER_SETTINGS = tuple(f.name for f in fields(SamplerConfig))
@@ -17,7 +17,9 @@ def setting_names(method: str) -> tuple[str, ...]:
 
 
 def edit_from_settings(method: str, settings: Mapping[str, Any]) -> tuple[EditSpec, str | None]:
-    """(spec, channel space) from one flat mapping of settings; ConfigError naming what the method does not take."""
+    """(spec, channel space) from one flat mapping of settings; ConfigError naming an unknown method first, then
+    what the method does not take."""
+    get_method(method)
     settings = dict(settings)
     space = settings.pop("space", None)
     if space is not None and space not in SPACES:
