@@ -82,8 +82,7 @@ def produce_edits(args, out: Path, log=print) -> pd.DataFrame:
     _write = _writer(bundle.sample_rate)
     names = bundle.instruments
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
-    space = (args.space or bundle.edit_defaults.get("mi-inpaint", {}).get("space")
-             or (bundle.channel_spaces[0] if bundle.channel_spaces else None))
+    space = args.space or bundle.default_space
     items = held_out_items(args.corpus_seed, args.items, args.seconds, len(names))
     audio = out / "audio"
     rows = []

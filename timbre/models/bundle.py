@@ -52,6 +52,13 @@ class ModelBundle:
                                               ("raw", self.channel_ranking is not None)) if ready)
 
     @property
+    def default_space(self) -> str | None:
+        """MI-inpaint's channel space where a request names none: the bundle's edit default for MI-inpaint, else the
+        first of its channel spaces (None where it has neither)."""
+        space = self.edit_defaults.get("mi-inpaint", {}).get("space")
+        return space or (self.channel_spaces[0] if self.channel_spaces else None)
+
+    @property
     def device(self) -> torch.device:
         return next(iter(cond_tensors(self.null_cond, "null_cond").values())).device
 
@@ -82,10 +89,10 @@ class ModelBundle:
         return replace(self, denoiser=replace(self.denoiser, net=torch.compile(self.denoiser.net, **options)))
 
     def edit_model(self, space: str | None = None) -> EditModel:
-        """The engine's view; `space` picks MI-inpaint's split: "raw", "basis", or None for the first available."""
+        """The engine's view; `space` picks MI-inpaint's split: "raw", "basis", or None for `default_space`."""
         spaces = self.channel_spaces
         if space is None:
-            space = spaces[0] if spaces else "raw"
+            space = self.default_space or "raw"
         if space not in ("raw", "basis"):
             raise ModelError(f"channel space must be 'raw' or 'basis', got {space!r}")
         if space == "basis":

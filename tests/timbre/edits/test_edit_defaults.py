@@ -3,6 +3,7 @@ import json
 from dataclasses import replace
 
 import pytest
+import torch
 
 from timbre.edits.defaults import checked_edit_defaults, edit_from_settings, setting_names, with_edit_defaults
 from timbre.errors import ConfigError, ModelError
@@ -55,3 +56,13 @@ def test_a_bundle_keeps_its_defaults_through_a_folder_and_a_bad_manifest_is_name
     (tmp_path / "tuned" / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match=rf"{tmp_path / 'tuned' / MANIFEST}: edit defaults for mi-inpaint: .*clamp"):
         load_bundle_folder(tmp_path / "tuned")
+
+
+def test_a_request_naming_no_space_gets_the_bundles_default_space():
+    both = replace(debug_bundle(), channel_basis=torch.eye(16), basis_ranking=torch.arange(16))
+    assert both.channel_spaces == ("basis", "raw") and both.default_space == "basis"
+    assert both.edit_model().channel_basis is not None
+    tuned = replace(both, edit_defaults=TUNED)
+    assert tuned.default_space == "raw" and tuned.edit_model().channel_basis is None
+    assert tuned.edit_model("basis").channel_basis is not None  # a named space still wins
+    assert replace(debug_bundle(), channel_ranking=None).default_space is None
