@@ -175,30 +175,38 @@ class HarmonicCodec(SpectralFrames):
             ratio = ratio * torch.sqrt(1 + stiffness[:, None] * k[:, None] ** 2)
         return ratio * hz[:, None] / self.bin_hz
 
-    def stretch_score(self, magnitude: Tensor, floor: Tensor, hz: Tensor, stretch: Tensor) -> Tensor:
+    def stretch_score(self, magnitude: Tensor, floor: Tensor, hz: Tensor, stretch: Tensor,
+                      frames: Tensor | None = None) -> Tensor:
         """(B, N): the log magnitude the audible partial positions at this stiffness feature hold, each partial read
         by a Hann main lobe centred on it (a matched filter, so no position is favoured for falling on a bin) and
-        floored at the frame's `floor` (B, N)."""
+        floored at the frame's `floor` (B, N). Only audible partials are read (the rest count 0), and with `frames`
+        (B, N) only those frames' (the others' scores are then meaningless)."""
         position = self.harmonic_positions(hz, stretch)
-        start = position.floor().long() - 1
-        matched = torch.zeros_like(position)
+        audible = self.audible(position)
+        b, k, n = (audible if frames is None else audible & frames[:, None]).nonzero(as_tuple=True)
+        at = position[b, k, n]
+        start = at.floor().long() - 1
+        read = torch.zeros_like(at)
         for shift in range(4):  # the main lobe spans 4 bins around each partial
             index = start + shift
             inside = (index >= 0) & (index < self.bins)
-            matched = matched + magnitude.gather(1, index.clamp(0, self.bins - 1)) * hann_lobe(index - position) * inside
-        return (torch.maximum(matched.clamp_min(1e-12).log(), floor[:, None]) * self.audible(position)).sum(1)
+            read = read + magnitude[b, index.clamp(0, self.bins - 1), n] * hann_lobe(index - at) * inside
+        matched = torch.zeros_like(position)
+        matched[b, k, n] = read
+        return (torch.maximum(matched.clamp_min(1e-12).log(), floor[:, None]) * audible).sum(1)
 
-    def search_stretch(self, magnitude: Tensor, floor: Tensor, hz: Tensor) -> Tensor:
+    def search_stretch(self, magnitude: Tensor, floor: Tensor, hz: Tensor, frames: Tensor | None = None) -> Tensor:
         """(B, N) the stiffness feature at f0 `hz` whose partial positions hold the most log magnitude (stretch_score):
         stretch_steps values even in sqrt(B), then as many within one step of the best; ties keep the smaller on the
-        grid, and the grid's value in the refinement."""
+        grid, and the grid's value in the refinement. With `frames` (B, N), only those frames are searched (the others'
+        values are then meaningless)."""
         steps = self.config.stretch_steps
         best = torch.zeros_like(hz)
         for offsets in (torch.linspace(0, 1, steps), torch.linspace(-1, 1, steps) / (steps - 1)):
             centre, best_score = best, torch.full_like(hz, -torch.inf)
             for offset in sorted(offsets.tolist(), key=abs):
                 candidate = (centre + offset).clamp(0, 1)
-                score = self.stretch_score(magnitude, floor, hz, candidate)
+                score = self.stretch_score(magnitude, floor, hz, candidate, frames)
                 better = score > best_score
                 best_score, best = torch.where(better, score, best_score), torch.where(better, candidate, best)
         return best
@@ -231,11 +239,13 @@ class HarmonicCodec(SpectralFrames):
         (B, N) -> the f0 and stiffness feature (B, N) each: the stiffness searched at the tracked f0, the f0 refined
         from the lowest partials' peaks at that stiffness (the upper partials of a stiff string pull a tracker sharp,
         and rendering a stretch on a sharp f0 would raise the pitch heard), and the stiffness searched again at the
-        refined f0. Each frame is floored STRETCH_READ_DEPTH below its loudest bin for the search."""
+        refined f0 (in the frames whose f0 it moved: elsewhere the search would read what it read). Each frame is
+        floored STRETCH_READ_DEPTH below its loudest bin for the search."""
         floor = logmag.amax(1) - STRETCH_READ_DEPTH
-        first = self.search_stretch(magnitude, floor, hz)
-        hz = self.fundamental_from_partials(logmag, hz, first)
-        return hz, self.search_stretch(magnitude, floor, hz)
+        stretch = self.search_stretch(magnitude, floor, hz)
+        refined = self.fundamental_from_partials(logmag, hz, stretch)
+        moved = refined != hz
+        return refined, torch.where(moved, self.search_stretch(magnitude, floor, refined, moved), stretch)
 
     def analyse(self, logmag: Tensor) -> HarmonicFrames:
         """Log-magnitude frames (B, bins, N) -> the codec's per-frame numbers."""

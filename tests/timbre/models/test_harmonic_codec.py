@@ -230,6 +230,50 @@ def test_a_harmonic_tone_reads_no_stiffness_and_the_feature_round_trips_through_
         HarmonicCodec(replace(TINY, stretch_max=-1e-3))
 
 
+def _dense_stiffness_read(codec: HarmonicCodec, logmag: torch.Tensor, hz: torch.Tensor):
+    """The stiffness read written plainly: every partial of every frame scored, the search run twice over all frames."""
+    magnitude, floor, steps = logmag.exp(), logmag.amax(1) - 7.0, codec.config.stretch_steps
+
+    def score(f0, stretch):
+        position = codec.harmonic_positions(f0, stretch)
+        start, matched = position.floor().long() - 1, torch.zeros_like(position)
+        for shift in range(4):
+            index = start + shift
+            inside = (index >= 0) & (index < codec.bins)
+            matched = matched + magnitude.gather(1, index.clamp(0, codec.bins - 1)) * hann_lobe(index - position) * inside
+        return (torch.maximum(matched.clamp_min(1e-12).log(), floor[:, None]) * codec.audible(position)).sum(1)
+
+    def search(f0):
+        best = torch.zeros_like(f0)
+        for offsets in (torch.linspace(0, 1, steps), torch.linspace(-1, 1, steps) / (steps - 1)):
+            centre, top = best, torch.full_like(f0, -torch.inf)
+            for offset in sorted(offsets.tolist(), key=abs):
+                candidate = (centre + offset).clamp(0, 1)
+                value = score(f0, candidate)
+                top, best = torch.where(value > top, value, top), torch.where(value > top, candidate, best)
+        return best
+
+    refined = codec.fundamental_from_partials(logmag, hz, search(hz))
+    return refined, search(refined)
+
+
+def test_the_stiffness_read_skipping_unheard_partials_and_unmoved_frames_is_the_plain_read_exactly():
+    codec = HarmonicCodec(replace(STIFF, harmonic_ceiling_hz=2500.0))  # the upper partials of high notes unheard
+    g = torch.Generator().manual_seed(0)
+    waves = torch.stack([torch.cat([_stiff_tone(f0, 6e-4, BRIGHT, 0.3), torch.zeros(1600),  # a rest: f0 held
+                                    0.01 * torch.randn(1600, generator=g)]) for f0 in (98.0, 311.1, 880.0)])
+    logmag = codec.log_magnitude(waves)
+    magnitude = logmag.exp()
+    c = codec.config
+    hz = track_pitch(magnitude, RATE, c.n_fft, c.low_hz, c.high_hz).hz
+    refined, stretch = codec.read_stiffness(logmag, magnitude, hz)
+    moved = refined != hz
+    assert moved.any() and not moved.all()  # both paths of the read are taken
+    assert not codec.audible(codec.harmonic_positions(refined, stretch)).all()
+    plain_hz, plain_stretch = _dense_stiffness_read(codec, logmag, hz)
+    assert torch.equal(refined, plain_hz) and torch.equal(stretch, plain_stretch)
+
+
 def test_a_mallets_inharmonic_partials_do_not_pull_the_refined_f0():
     f0, t = 261.0, torch.arange(RATE // 2) / RATE  # partials at 1, 3.93 and 9.2 f0, as the corpus's marimba
     wave = 0.1 * sum(a * torch.sin(2 * math.pi * r * f0 * t) for r, a in ((1.0, 1.0), (3.93, 0.5), (9.2, 0.2)))
