@@ -25,8 +25,8 @@ from timbre.models.harmonic_codec import HarmonicCodecConfig
 from timbre.models.latent_classifier import LatentClassifierConfig
 from timbre.models.protocols import structure_channels
 from timbre.models.split_codec import SplitCodecConfig
-from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, held_out_accuracy,
-                                         train_audio_classifier, train_latent_classifier)
+from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, held_out_accuracies,
+                                         held_out_accuracy, train_audio_classifier, train_latent_classifier)
 from timbre.training.codec import CodecTrainingConfig, evaluate_codec, train_codec
 from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_conditioner, train_conditioner
 from timbre.training.decoder_weights import channel_weights, decoder_sensitivity
@@ -40,6 +40,7 @@ from timbre.training.split_codec import (RenditionPool, SplitCodecTrainingConfig
 from jobs.mi_plot import analyse_and_record
 
 RECORDS = "training"  # subfolder of the training folder holding one JSON record per stage
+CHECK_SAMPLER = SamplerConfig(steps=16, cfg=2.0)  # the denoiser stage's generation check: the edits' step count
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Scale:
     analysis_notes: int  # validation notes whose frames the MI analysis reads
     generation_items: int  # generations per instrument in the denoiser's check
     generation_frames: int  # latent frames per generation
+    codec_eval_stems: int | None = None  # held-out stems of the codec's round trip (None: eval_stems); its decoding
+    # and pitch tracking are the evaluations' largest cost
 
 
 def denoiser_variant(scale: Scale, **training) -> Scale:
@@ -79,7 +82,7 @@ FULL = Scale(
     audio_classifier=AudioClassifierConfig(), latent_classifier=LatentClassifierConfig(),
     classifier_training=ClassifierTrainingConfig(),
     dit=DiTConfig(channels=128, width=256, depth=4, heads=4), denoiser_training=DenoiserTrainingConfig(),
-    eval_stems=100, analysis_notes=600, generation_items=8, generation_frames=125)
+    eval_stems=100, analysis_notes=600, generation_items=8, generation_frames=125, codec_eval_stems=50)
 SMOKE = Scale(
     stems=6, notes=20,
     codec=SpectralCodecConfig(n_fft=256, stft_hop=64, channels=8, width=16, depth=1, griffin_lim_iters=4),
@@ -91,7 +94,7 @@ SMOKE = Scale(
     classifier_training=ClassifierTrainingConfig(steps=3, batch=4),
     dit=DiTConfig(channels=8, cond_dim=32, width=16, depth=1, heads=2, noise_features=8),
     denoiser_training=DenoiserTrainingConfig(steps=3, batch=4, crop_frames=16),
-    eval_stems=2, analysis_notes=20, generation_items=1, generation_frames=8)
+    eval_stems=2, analysis_notes=20, generation_items=1, generation_frames=8, codec_eval_stems=1)
 SCALES = {
     "full": FULL,
     "smoke": SMOKE,
@@ -330,7 +333,7 @@ def done(out: Path, stage: str) -> bool:
 
 
 def _single_model_stage(ctx: Context, name: str, train, model_config, training_config, evaluate,
-                        record_model: bool = False, pool=None) -> None:
+                        record_model: bool = False, pool=None, eval_stems: int | None = None) -> None:
     """Train one component on the pool (or the given one), save it as `name`, evaluate it on held-out stems and
     record it."""
     start = time.perf_counter()
@@ -340,19 +343,20 @@ def _single_model_stage(ctx: Context, name: str, train, model_config, training_c
     save_component(model, ctx.out / f"{name}.safetensors")
     ctx.record(name, {"seconds": round(seconds, 1), **metrics, "config": asdict(config),
                       **({"model": asdict(model.config)} if record_model else {}),
-                      "evaluation": evaluate(model, ctx.corpus_seed, ctx.scale.eval_stems)})
+                      "evaluation": evaluate(model, ctx.corpus_seed, eval_stems or ctx.scale.eval_stems)})
 
 
 def codec(ctx: Context) -> None:
+    stems = ctx.scale.codec_eval_stems
     if isinstance(ctx.scale.codec, SplitCodecConfig):
         _single_model_stage(ctx, "codec", train_split_codec, ctx.scale.codec, ctx.scale.codec_training,
-                            evaluate_split_codec, record_model=True, pool=ctx.renditions)
+                            evaluate_split_codec, record_model=True, pool=ctx.renditions, eval_stems=stems)
     elif isinstance(ctx.scale.codec, HarmonicCodecConfig):
         _single_model_stage(ctx, "codec", train_harmonic_codec, ctx.scale.codec, ctx.scale.codec_training,
-                            evaluate_codec, record_model=True)
+                            evaluate_codec, record_model=True, eval_stems=stems)
     else:
         _single_model_stage(ctx, "codec", train_codec, ctx.scale.codec, ctx.scale.codec_training, evaluate_codec,
-                            record_model=True)
+                            record_model=True, eval_stems=stems)
 
 
 def conditioner(ctx: Context) -> None:
@@ -380,8 +384,8 @@ def classifiers(ctx: Context) -> None:
     n = ctx.scale.eval_stems
     with torch.no_grad():
         accuracy = {"audio_teacher": held_out_accuracy(teacher, ctx.corpus_seed, n),
-                    "latent_distilled": held_out_accuracy(lambda w: distilled(codec_model.encode(w)), ctx.corpus_seed, n),
-                    "latent_direct": held_out_accuracy(lambda w: direct(codec_model.encode(w)), ctx.corpus_seed, n)}
+                    **held_out_accuracies({"latent_distilled": distilled, "latent_direct": direct}, ctx.corpus_seed, n,
+                                          prepare=codec_model.encode)}
     ctx.record("classifiers", {"seconds": round(seconds, 1), "held_out_stem_accuracy": accuracy, "stems": n,
                                "audio_teacher": teacher_metrics, "latent_distilled": distilled_metrics,
                                "latent_direct": direct_metrics, "config": asdict(config)})
@@ -430,12 +434,11 @@ def denoiser(ctx: Context) -> None:
     save_component(net, ctx.out / "denoiser.safetensors")
     bundle = ModelBundle("training", codec_model, EDMPrecond(net, config.sigma_data), conditioner_model, tables.null,
                          INSTRUMENT_NAMES)
-    sampler = SamplerConfig(steps=24, cfg=2.0)
     check = generation_accuracy(bundle, ctx.component("audio_classifier"), ctx.scale.generation_items,
-                                ctx.scale.generation_frames, sampler, ctx.seed)
+                                ctx.scale.generation_frames, CHECK_SAMPLER, ctx.seed)
     ctx.record("denoiser", {"seconds": round(seconds, 1), "device": ctx.device, **metrics, "config": asdict(config),
                             **({"channel_weights": [round(w, 3) for w in weights.tolist()]} if weights is not None else {}),
-                            "model": asdict(net.config), "generation": {"sampler": asdict(sampler), **check}})
+                            "model": asdict(net.config), "generation": {"sampler": asdict(CHECK_SAMPLER), **check}})
 
 
 def analyse_and_assemble(ctx: Context) -> None:

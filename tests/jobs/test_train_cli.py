@@ -7,6 +7,7 @@ import soundfile as sf
 import torch
 
 from jobs.cli import main
+from jobs.training_stages import SCALES
 from timbre.analysis.generation import generate_instrument, structure_mask
 from timbre.edits import SamplerConfig
 from timbre.errors import ModelError
@@ -29,6 +30,11 @@ def test_train_all_writes_a_loadable_bundle_with_every_record(smoke_bundle):
     for stage in ("codec", "conditioner", "classifiers", "denoiser", "mi"):
         record = json.loads((smoke_bundle / "training" / f"{stage}.json").read_text())
         assert record["seconds"] >= 0
+    records = {stage: json.loads((smoke_bundle / "training" / f"{stage}.json").read_text())
+               for stage in ("codec", "conditioner", "denoiser")}
+    assert (records["codec"]["evaluation"]["stems"], records["conditioner"]["evaluation"]["stems"]) == (
+        SCALES["smoke"].codec_eval_stems, SCALES["smoke"].eval_stems) == (1, 2)  # the codec's round trip has its own
+    assert records["denoiser"]["generation"]["sampler"]["steps"] == 16  # the check samples as edits do
     assert (smoke_bundle / "mi.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     classifiers = json.loads((smoke_bundle / "training" / "classifiers.json").read_text())
     assert set(classifiers["held_out_stem_accuracy"]) == {"audio_teacher", "latent_distilled", "latent_direct"}

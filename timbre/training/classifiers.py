@@ -1,6 +1,6 @@
 """Train the audio instrument classifier and two latent ones: distilled from the audio classifier's representation
 (as Diff-TONE distils MERT into a latent student) and trained directly on labels."""
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -105,10 +105,20 @@ def train_latent_classifier(model_config: LatentClassifierConfig, config: Classi
 def held_out_accuracy(classify: Callable[[Tensor], Tensor], corpus_seed: int, stems: int = 100,
                       split: str = "test", batch: int = 20) -> float:
     """Top-1 instrument accuracy on held-out 10 s stems; `classify` maps (B, S) waves to logits."""
-    correct = 0
+    return held_out_accuracies({"": classify}, corpus_seed, stems, split, batch)[""]
+
+
+def held_out_accuracies(classifiers: Mapping[str, Callable[[Tensor], Tensor]], corpus_seed: int, stems: int = 100,
+                        split: str = "test", batch: int = 20,
+                        prepare: Callable[[Tensor], Tensor] = lambda waves: waves) -> dict[str, float]:
+    """Top-1 instrument accuracy of each named classifier on the same held-out 10 s stems; each maps what `prepare`
+    makes of (B, S) waves (the waves themselves, or for latent classifiers the codec's encoding, made once) to
+    logits."""
+    correct = dict.fromkeys(classifiers, 0)
     for first in range(0, stems, batch):
         examples = [stem_example(corpus_seed, split, i) for i in range(first, min(stems, first + batch))]
-        waves = torch.from_numpy(np.stack([e.audio for e in examples]))
+        inputs = prepare(torch.from_numpy(np.stack([e.audio for e in examples])))
         labels = torch.tensor([e.instrument for e in examples])
-        correct += int((classify(waves).argmax(-1) == labels).sum())
-    return correct / stems
+        for name, classify in classifiers.items():
+            correct[name] += int((classify(inputs).argmax(-1) == labels).sum())
+    return {name: count / stems for name, count in correct.items()}

@@ -6,8 +6,9 @@ from timbre.models.codec import SpectralCodec, SpectralCodecConfig
 from timbre.models.harmonic_codec import HarmonicCodec, HarmonicCodecConfig
 from timbre.models.debug import FrameCodec, FrameCodecConfig
 from timbre.models.latent_classifier import LatentClassifierConfig
-from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, latent_crops, train_audio_classifier,
-                                         train_latent_classifier)
+from timbre.corpus.dataset import stem_example
+from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, held_out_accuracies, held_out_accuracy,
+                                         latent_crops, train_audio_classifier, train_latent_classifier)
 from timbre.training.pool import Pool
 
 AUDIO = AudioClassifierConfig(classes=2, n_mels=16, width=16, depth=1, embed_dim=8)
@@ -64,3 +65,24 @@ def test_distilled_student_follows_its_teacher_and_direct_one_learns_labels(two_
         assert (direct(z).argmax(-1) == two_class_pool.instruments).all()
         assert (student(z).argmax(-1) == two_class_pool.instruments).all()
     assert metrics["mode"] == "distilled"
+
+
+def test_classifiers_scored_together_read_one_preparation_of_each_batch_and_score_as_alone():
+    labels = [stem_example(0, "test", i).instrument for i in range(5)]
+    calls = []
+
+    def prepare(waves):
+        calls.append(len(waves))
+        return waves.abs().mean(-1, keepdim=True)  # (B, 1): a stand-in for an encoding
+
+    def right(x):  # the true label for the held-out stems (found by their level, which differs for each)
+        found = [labels[int((levels - x[i, 0]).abs().argmin())] for i in range(len(x))]
+        return torch.nn.functional.one_hot(torch.tensor(found), 10).float()
+
+    levels = torch.stack([prepare(torch.from_numpy(stem_example(0, "test", i).audio)[None])[0, 0] for i in range(5)])
+    calls.clear()
+    constant = lambda x: torch.nn.functional.one_hot(torch.zeros(len(x), dtype=torch.long), 10).float()  # noqa: E731
+    both = held_out_accuracies({"right": right, "constant": constant}, 0, 5, batch=2, prepare=prepare)
+    assert calls == [2, 2, 1]  # each batch prepared once, for both classifiers
+    assert both == {"right": 1.0, "constant": labels.count(0) / 5}
+    assert both["constant"] == held_out_accuracy(lambda w: constant(prepare(w)), 0, 5, batch=2)
