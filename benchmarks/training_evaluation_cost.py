@@ -17,11 +17,8 @@ from pathlib import Path
 import torch
 
 from jobs.mi_plot import analyse_and_record
-from jobs.training_stages import CHECK_SAMPLER, SCALES, SHIPPED_SCALE
+from jobs.training_stages import CHECK_SAMPLER, SCALES, SHIPPED_SCALE, check_bundle
 from timbre.analysis.generation import generation_accuracy
-from timbre.corpus.instruments import INSTRUMENT_NAMES
-from timbre.denoisers import EDMPrecond
-from timbre.models.bundle import ModelBundle
 from timbre.models.checkpoint import load_component
 from timbre.training.classifiers import held_out_accuracies, held_out_accuracy
 from timbre.training.codec import evaluate_codec
@@ -58,9 +55,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         timed("mi analysis", lambda: analyse_and_record(codec, seed, scale.analysis_notes, Path(scratch) / "mi.json",
                                                         Path(scratch) / "mi.png"), seconds)
-    bundle = ModelBundle("training", codec, EDMPrecond(load_component(folder / "denoiser.safetensors"),
-                                                       scale.denoiser_training.sigma_data),
-                         conditioner, torch.zeros(conditioner.dim), INSTRUMENT_NAMES)
+    bundle = check_bundle(codec, load_component(folder / "denoiser.safetensors"), conditioner,
+                          scale.denoiser_training.sigma_data)
     for steps in [CHECK_SAMPLER.steps, *args.check_steps]:
         timed(f"generation check, {steps} steps", lambda: generation_accuracy(
             bundle, judge, scale.generation_items, scale.generation_frames, replace(CHECK_SAMPLER, steps=steps), seed),

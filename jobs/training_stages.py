@@ -425,15 +425,20 @@ def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserT
     return net, metrics, tables, weights
 
 
+def check_bundle(codec_model, net, conditioner_model, sigma_data: float) -> ModelBundle:
+    """The bundle the denoiser stage's generation check samples from (null condition zeros, as training drops to)."""
+    return ModelBundle("training", codec_model, EDMPrecond(net, sigma_data), conditioner_model,
+                       torch.zeros(conditioner_model.dim), INSTRUMENT_NAMES)
+
+
 def denoiser(ctx: Context) -> None:
     start = time.perf_counter()
     config = replace(ctx.scale.denoiser_training, seed=ctx.seed)
     codec_model, conditioner_model = ctx.component("codec"), ctx.component("conditioner")
-    net, metrics, tables, weights = fit_denoiser(ctx, codec_model, conditioner_model, config, ctx.progress("denoiser"))
+    net, metrics, _, weights = fit_denoiser(ctx, codec_model, conditioner_model, config, ctx.progress("denoiser"))
     seconds = time.perf_counter() - start
     save_component(net, ctx.out / "denoiser.safetensors")
-    bundle = ModelBundle("training", codec_model, EDMPrecond(net, config.sigma_data), conditioner_model, tables.null,
-                         INSTRUMENT_NAMES)
+    bundle = check_bundle(codec_model, net, conditioner_model, config.sigma_data)
     check = generation_accuracy(bundle, ctx.component("audio_classifier"), ctx.scale.generation_items,
                                 ctx.scale.generation_frames, CHECK_SAMPLER, ctx.seed)
     ctx.record("denoiser", {"seconds": round(seconds, 1), "device": ctx.device, **metrics, "config": asdict(config),
