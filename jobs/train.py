@@ -4,6 +4,7 @@
 the channel analysis, and writes DIR as a loadable model bundle; a stage already done is skipped, so an
 interrupted run resumes."""
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -28,16 +29,24 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="cpu",
                    help="where the denoiser trains, e.g. cuda (its random draws stay on the CPU, so batches match)")
     p.add_argument("--force", action="store_true", help="retrain stages whose outputs already exist")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes rendering the corpus pool (default: one per core; the pool is the same)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    context = stages.Context(out, stages.SCALES[args.scale], args.corpus_seed, args.seed, log=print,
-                             device=args.device, scale_name=args.scale)
-    names = list(STAGES) if args.stage == "all" else [args.stage]
+    if args.workers < 1:
+        raise SystemExit(f"--workers must be at least 1, got {args.workers}")
     start = time.perf_counter()
+
+    def log(line: str) -> None:  # each line with the run's elapsed seconds, flushed so a long run can be followed
+        print(f"[{time.perf_counter() - start:7.1f} s] {line}", flush=True)
+
+    context = stages.Context(out, stages.SCALES[args.scale], args.corpus_seed, args.seed, log=log,
+                             device=args.device, scale_name=args.scale, workers=args.workers)
+    names = list(STAGES) if args.stage == "all" else [args.stage]
     for name in names:
         if stages.done(out, name) and not args.force:
             print(f"{name}: already in {out}, skipped (--force retrains)", flush=True)

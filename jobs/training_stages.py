@@ -2,9 +2,12 @@
 import copy
 import json
 import math
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -274,6 +277,7 @@ class Context:
     log: Callable[[str], None] = print
     device: str = "cpu"  # where the denoiser trains (the other stages train on the CPU)
     scale_name: str = "default"  # the scale's name in SCALES: the bundle is named after it, its corpus and its seed
+    workers: int = 1  # processes rendering the corpus pool (each item has its own seed: the pool is the same)
     _pool: Pool | None = field(default=None, repr=False)
     _renditions: RenditionPool | None = field(default=None, repr=False)
     _latents: torch.Tensor | None = field(default=None, repr=False)
@@ -282,8 +286,15 @@ class Context:
     def pool(self) -> Pool:
         if self._pool is None:
             start = time.perf_counter()
-            self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0)
-            self.log(f"pool: {len(self._pool.lengths)} clips rendered in {time.perf_counter() - start:.1f} s")
+            if self.workers > 1:
+                # spawned, not forked: a fork of a process whose OpenMP threads have run can hang in the child
+                with ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn")) as executor:
+                    self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0,
+                                             map_items=partial(executor.map, chunksize=8))
+            else:
+                self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0)
+            self.log(f"pool: {len(self._pool.lengths)} clips rendered in {time.perf_counter() - start:.1f} s "
+                     f"({self.workers} process{'es' if self.workers > 1 else ''})")
         return self._pool
 
     @property

@@ -310,3 +310,16 @@ def test_a_stem_share_draws_the_denoisers_crops_from_the_pools_stems(smoke_bundl
     stems = ctx.pool.lengths == ctx.pool.lengths.max()  # the 10 s rows
     assert int(stems.sum()) == scale.stems
     assert seen[0][stems].sum().item() == pytest.approx(1.0) and seen[0][~stems].sum().item() == 0.0
+
+
+def test_a_pool_rendered_by_worker_processes_is_the_one_process_pool(tmp_path):
+    from jobs import training_stages as stages
+    lines = []
+    one = stages.Context(tmp_path, SCALES["smoke"], 3, 0, log=lambda _: None).pool
+    two = stages.Context(tmp_path, SCALES["smoke"], 3, 0, log=lines.append, workers=2).pool
+    assert torch.equal(one.audio, two.audio) and torch.equal(one.lengths, two.lengths)
+    assert torch.equal(one.instruments, two.instruments)
+    assert one.audio.shape[0] == SCALES["smoke"].stems + SCALES["smoke"].notes and bool(one.audio.abs().sum() > 0)
+    assert "(2 processes)" in lines[0]
+    with pytest.raises(SystemExit, match="--workers must be at least 1, got 0"):
+        main(["train", "codec", "--out", str(tmp_path), "--scale", "smoke", "--workers", "0"])

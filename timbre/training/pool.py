@@ -1,5 +1,7 @@
 """The labelled training pool: corpus stems and notes rendered once, and random crops from it."""
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -24,11 +26,14 @@ class Pool:
                              f"{tuple(self.lengths.shape)}, instruments {tuple(self.instruments.shape)} (want ({n},))")
 
 
-def corpus_pool(corpus_seed: int, stems: int, notes: int, min_seconds: float, split: str = "train") -> Pool:
-    """`stems` 10 s stems and `notes` 1 s notes (zero-padded to `min_seconds`, so a crop of that length fits)."""
+def corpus_pool(corpus_seed: int, stems: int, notes: int, min_seconds: float, split: str = "train",
+                map_items: Callable[[Callable, Iterable], Iterator] = map) -> Pool:
+    """`stems` 10 s stems and `notes` 1 s notes (zero-padded to `min_seconds`, so a crop of that length fits).
+    Each item is rendered from its own seed, so `map_items` may render them in other processes (an executor's
+    `map`, which keeps their order) and the pool is the same."""
     n = int(min_seconds * SAMPLE_RATE)
-    examples = [stem_example(corpus_seed, split, i) for i in range(stems)]
-    examples += [note_example(corpus_seed, split, i) for i in range(notes)]
+    examples = list(map_items(partial(stem_example, corpus_seed, split), range(stems)))
+    examples += list(map_items(partial(note_example, corpus_seed, split), range(notes)))
     clips = [fit_length(e.audio, max(n, len(e.audio))) for e in examples]
     width = max(len(c) for c in clips)
     return Pool(torch.from_numpy(np.stack([fit_length(c, width) for c in clips])),
