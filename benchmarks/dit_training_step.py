@@ -1,5 +1,7 @@
 """Seconds per DiT training step (AdamW, EDM preconditioning, batch 32 x 64 latent frames) for the CPU sizes,
-side by side in one run. Usage: .venv/bin/python benchmarks/dit_training_step.py"""
+side by side in one run; with --profile, the shipped size's operators by their own CPU time instead.
+Usage: .venv/bin/python benchmarks/dit_training_step.py [--profile]"""
+import sys
 import time
 
 import torch
@@ -7,12 +9,14 @@ import torch
 from timbre.denoisers import EDMPrecond
 from timbre.models.dit import DiT, DiTConfig
 
+SHIPPED = "width 256, depth 8, 64 channels, known input (shipped)"
 SIZES = {"width 192, depth 4": DiTConfig(channels=128, width=192, depth=4, heads=3),
-         "width 256, depth 4 (shipped)": DiTConfig(channels=128, width=256, depth=4, heads=4),
-         "width 256, depth 6": DiTConfig(channels=128, width=256, depth=6, heads=4)}
+         "width 256, depth 4 (the spectral bundle's)": DiTConfig(channels=128, width=256, depth=4, heads=4),
+         "width 256, depth 6": DiTConfig(channels=128, width=256, depth=6, heads=4),
+         SHIPPED: DiTConfig(channels=64, width=256, depth=8, heads=4, known_input=True)}
 
 
-def seconds_per_step(config: DiTConfig, steps: int = 5) -> float:
+def seconds_per_step(config: DiTConfig, steps: int = 10) -> float:
     net = DiT(config)
     denoiser = EDMPrecond(net)
     optimiser = torch.optim.AdamW(net.parameters(), 1e-4)
@@ -27,10 +31,35 @@ def seconds_per_step(config: DiTConfig, steps: int = 5) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def profile(config: DiTConfig, steps: int = 5) -> str:
+    """The operators of `steps` training steps (after 3 to warm up), by their own CPU time."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiler
+    net = DiT(config)
+    denoiser = EDMPrecond(net)
+    optimiser = torch.optim.AdamW(net.parameters(), 1e-4)
+    x, cond = torch.randn(32, config.channels, 64), torch.randn(32, config.cond_dim)
+
+    def step():
+        loss = (denoiser(x, torch.rand(32) + 0.1, cond) - x).pow(2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    for _ in range(3):
+        step()
+    with profiler(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
+
+
 if __name__ == "__main__":
     torch.manual_seed(0)
+    if "--profile" in sys.argv[1:]:
+        print(profile(SIZES[SHIPPED]))
+        sys.exit(0)
     results = {name: seconds_per_step(config) for name, config in SIZES.items()}
-    base = results["width 256, depth 4 (shipped)"]
+    base = results[SHIPPED]
     for name, seconds in results.items():
         params = sum(p.numel() for p in DiT(SIZES[name]).parameters()) / 1e6
-        print(f"{name:30s} {params:5.2f} M params  {seconds:.3f} s/step  {seconds / base:.2f}x shipped")
+        print(f"{name:55s} {params:5.2f} M params  {seconds:.3f} s/step  {seconds / base:.2f}x shipped")
