@@ -259,3 +259,18 @@ def test_row_weights_and_a_stem_share_are_checked():
         train_denoiser(TINY, config, _sinusoid_latents(), frames, tables, row_weights=torch.zeros(12))
     with pytest.raises(ValueError, match=r"stem_share must be None \(rows alike\) or a share in \[0, 1\], got 2"):
         DenoiserTrainingConfig(stem_share=2.0)
+
+
+def test_one_product_gradients_train_to_the_plain_runs_weights_up_to_rounding_and_leave_the_model_unset():
+    from timbre.models.layers import ItemLinear
+    latents, tables, frames = _sinusoid_latents(), _tables(), torch.full((12,), 40)
+    plain_config = DenoiserTrainingConfig(steps=20, batch=8, crop_frames=16)
+    plain, _ = train_denoiser(TINY, plain_config, latents, frames, tables)
+    seen = []
+    fast, _ = train_denoiser(TINY, dataclasses.replace(plain_config, one_product_gradients=True), latents, frames,
+                             tables, after_step=lambda step, net: seen.append(
+                                 {m.one_product_gradients for m in net.modules() if isinstance(m, ItemLinear)}))
+    assert seen[0] == {True}  # the network trained with them
+    assert {m.one_product_gradients for m in fast.modules() if isinstance(m, ItemLinear)} == {False}
+    for a, b in zip(plain.state_dict().values(), fast.state_dict().values()):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)
