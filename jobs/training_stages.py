@@ -484,3 +484,7 @@ def analyse_and_assemble(ctx: Context) -> None:
 # channels) and its 8-block inpainting DiT trained on 900 melodic stems, the first line to meet the generation bar
 # (docs/models.md, "Where it stands"); `timbre train` trains it unless told another scale
 SHIPPED_SCALE = "full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
+# ... with the DiT's adaLN weight gradients each taken as one matrix product (DenoiserTrainingConfig.
+# one_product_gradients: about a fifth off a CPU step; other low bits, so not the shipped weights)
+SCALES.update({f"{size}{SHIPPED_SCALE.removeprefix('full')}-one-product": denoiser_variant(
+    SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"], one_product_gradients=True) for size in ("full", "smoke")})

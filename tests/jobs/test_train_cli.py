@@ -293,6 +293,9 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     assert _changed(half, scaled) == {("denoiser_training", "stem_share"): 0.5}
     more = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"])
     assert _changed(more, stems) == {("stems",): 3 * stems["stems"]}
+    fast = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
+                         "-one-product"])
+    assert _changed(fast, more) == {("denoiser_training", "one_product_gradients"): True}
 
 
 @pytest.mark.parametrize("share", [1.0, None])
