@@ -266,6 +266,10 @@ SCALES.update({name: SCALES[f"{name}-decoder-weighted"] for name in ("full", "sm
 # latent term on the shipped DiT), so that a smeared harmonic peak costs what it costs in the spectrum
 SCALES.update({f"{name}-spectral": denoiser_variant(SCALES[name], spectral_weight=5.0) for name in ("full", "smoke")})
 
+POOL_ITEMS_PER_WORKER = 64  # a pool with fewer items per worker renders in the run's own process: starting a worker
+# (about 2.6 s) costs about what rendering 80 of the full pool's items does
+
+
 @dataclass
 class Context:
     """A training run: its folder, scale and seeds; renders the corpus pool once."""
@@ -286,15 +290,16 @@ class Context:
     def pool(self) -> Pool:
         if self._pool is None:
             start = time.perf_counter()
-            if self.workers > 1:
+            workers = min(self.workers, (self.scale.stems + self.scale.notes) // POOL_ITEMS_PER_WORKER)
+            if workers > 1:
                 # spawned, not forked: a fork of a process whose OpenMP threads have run can hang in the child
-                with ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn")) as executor:
+                with ProcessPoolExecutor(workers, multiprocessing.get_context("spawn")) as executor:
                     self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0,
                                              map_items=partial(executor.map, chunksize=8))
             else:
                 self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0)
             self.log(f"pool: {len(self._pool.lengths)} clips rendered in {time.perf_counter() - start:.1f} s "
-                     f"({self.workers} process{'es' if self.workers > 1 else ''})")
+                     f"({max(workers, 1)} process{'es' if workers > 1 else ''})")
         return self._pool
 
     @property

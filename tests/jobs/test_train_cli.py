@@ -315,10 +315,13 @@ def test_a_stem_share_draws_the_denoisers_crops_from_the_pools_stems(smoke_bundl
     assert seen[0][stems].sum().item() == pytest.approx(1.0) and seen[0][~stems].sum().item() == 0.0
 
 
-def test_a_pool_rendered_by_worker_processes_is_the_one_process_pool(tmp_path):
+def test_a_pool_rendered_by_worker_processes_is_the_one_process_pool(tmp_path, monkeypatch):
     from jobs import training_stages as stages
     lines = []
     one = stages.Context(tmp_path, SCALES["smoke"], 3, 0, log=lambda _: None).pool
+    stages.Context(tmp_path, SCALES["smoke"], 3, 0, log=lines.append, workers=2).pool
+    assert "(1 process)" in lines.pop()  # 26 items: not worth starting a process
+    monkeypatch.setattr(stages, "POOL_ITEMS_PER_WORKER", 8)
     two = stages.Context(tmp_path, SCALES["smoke"], 3, 0, log=lines.append, workers=2).pool
     assert torch.equal(one.audio, two.audio) and torch.equal(one.lengths, two.lengths)
     assert torch.equal(one.instruments, two.instruments)
