@@ -6,6 +6,7 @@ import multiprocessing
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -291,13 +292,11 @@ class Context:
         if self._pool is None:
             start = time.perf_counter()
             workers = min(self.workers, (self.scale.stems + self.scale.notes) // POOL_ITEMS_PER_WORKER)
-            if workers > 1:
-                # spawned, not forked: a fork of a process whose OpenMP threads have run can hang in the child
-                with ProcessPoolExecutor(workers, multiprocessing.get_context("spawn")) as executor:
-                    self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0,
-                                             map_items=partial(executor.map, chunksize=8))
-            else:
-                self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0)
+            # spawned, not forked: a fork of a process whose OpenMP threads have run can hang in the child
+            with (ProcessPoolExecutor(workers, multiprocessing.get_context("spawn")) if workers > 1
+                  else nullcontext()) as executor:
+                self._pool = corpus_pool(self.corpus_seed, self.scale.stems, self.scale.notes, 2.0,
+                                         map_items=map if executor is None else partial(executor.map, chunksize=8))
             self.log(f"pool: {len(self._pool.lengths)} clips rendered in {time.perf_counter() - start:.1f} s "
                      f"({max(workers, 1)} process{'es' if workers > 1 else ''})")
         return self._pool
