@@ -484,11 +484,14 @@ def analyse_and_assemble(ctx: Context) -> None:
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
         provenance=provenance, **analysis.bundle_tensors(structure_channels(codec_model)))
     save_bundle(bundle, ctx.out)
-# The shipped default since the twenty-sixth session: the harmonic codec (pitch, onset and periodicity as structure
-# channels) and its 8-block inpainting DiT trained on 900 melodic stems, the first line to meet the generation bar
-# (docs/models.md, "Where it stands"); `timbre train` trains it unless told another scale
-SHIPPED_SCALE = "full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
+# The harmonic codec (pitch, onset and periodicity as structure channels) and its 8-block inpainting DiT trained on 900
+# melodic stems, the first line to meet the generation bar (docs/models.md, "Where it stands"), shipped from the
+# twenty-sixth session to the twenty-eighth
+HARMONIC_STEMS_900 = "full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
 # ... with the DiT's adaLN weight gradients each taken as one matrix product (DenoiserTrainingConfig.
-# one_product_gradients: about a fifth off a CPU step; other low bits, so not the shipped weights)
-SCALES.update({f"{size}{SHIPPED_SCALE.removeprefix('full')}-one-product": denoiser_variant(
-    SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"], one_product_gradients=True) for size in ("full", "smoke")})
+# one_product_gradients: about a fifth off a CPU step, the same weights to rounding)
+SCALES.update({f"{size}{HARMONIC_STEMS_900.removeprefix('full')}-one-product": denoiser_variant(
+    SCALES[f"{size}{HARMONIC_STEMS_900.removeprefix('full')}"], one_product_gradients=True)
+    for size in ("full", "smoke")})
+# The shipped default since the twenty-ninth session; `timbre train` trains it unless told another scale
+SHIPPED_SCALE = f"{HARMONIC_STEMS_900}-one-product"
