@@ -47,7 +47,9 @@ def add_method_flags(p) -> None:
     """The method parameters and --space: left out, the bundle's setting for the method (its "edit_defaults") is
     used, else the engine's default."""
     p.add_argument("--k", type=float, default=None,
-                   help="mi-inpaint: fraction of channels renoised as timbre [0-1] (default: the bundle's, else 0.5)")
+                   help="mi-inpaint: fraction of channels renoised as timbre [0-1] (default: the bundle's, else 0.5); "
+                        "diff-tone, diff-random, diff-midpoint: fraction regenerated, the others held to the source's "
+                        "so that the melody stays (default: the bundle's, else 1: every channel, as the paper)")
     p.add_argument("--clamp", type=float, default=None,
                    help="mi-inpaint: fraction of steps with the structure pinned [0-1] "
                         "(default: the bundle's, else 0.5)")

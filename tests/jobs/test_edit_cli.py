@@ -160,3 +160,16 @@ def test_the_bundles_edit_defaults_fill_what_the_flags_and_a_job_spec_leave_out(
                                       "--method", "mi-inpaint", "--model", str(tuned), "--cfg", "3"])
     (only,) = job_from_args(args)[0].edits
     assert (only.spec.params.k, only.spec.sampler.cfg) == (0.75, 3.0)
+
+
+def test_diff_tone_and_its_baselines_take_k_from_the_flag_else_the_bundles_defaults(stereo_wav, tmp_path):
+    from jobs.edit import build_spec
+
+    edit = ["edit", str(stereo_wav), "--to", "violin", "-o", str(tmp_path / "out.wav"), "--steps", "3"]
+    for method in ("diff-tone", "diff-random", "diff-midpoint"):
+        assert build_spec(build_parser().parse_args([*edit, "--method", method, "--k", "0.5"]))[0].params.k == 0.5
+        bare = build_parser().parse_args([*edit, "--method", method])
+        assert build_spec(bare)[0].params.k == 1.0  # every channel regenerated, as the paper
+        assert build_spec(bare, {method: {"k": 0.75}})[0].params.k == 0.75
+    assert main([*edit, "--method", "diff-tone", "--k", "0.5"]) == 0
+    assert sf.info(tmp_path / "out.wav").frames == sf.info(stereo_wav).frames

@@ -1,6 +1,6 @@
 """Diff-TONE and its baselines: swap the prompt's instrument at a chosen step of a same-seed regeneration."""
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -8,26 +8,41 @@ from torch import Tensor
 from timbre.conditions import Cond, select_cond
 from timbre.edits.base import (EditBatch, EditModel, EditResult, SamplerConfig, check_fraction, generate,
                                invert_source, source_cond, target_cond)
+from timbre.edits.channel_split import ChannelSplit, timbre_mask
 from timbre.errors import ConfigError
+from timbre.inversion import Trajectory
+from timbre.known_channels import WithKnownChannels, reads_known_channels
+
+@dataclass(frozen=True)
+class RegenerationParams:
+    """What Diff-TONE and its baselines share: how much of a recording they regenerate."""
+
+    k: float = 1.0  # the share of the latent channels (by the bundle's MI ranking, in MI-inpaint's channel space)
+    # made anew; the others follow the source's inversion path at every step, as MI-inpaint's clamp 1 holds them, so
+    # the melody stays the source's. 1 regenerates every channel, as the paper does
+
+    def __post_init__(self):
+        check_fraction("k", self.k)
 
 
 @dataclass(frozen=True)
-class DiffToneParams:
-    """Diff-TONE's one setting: where to swap when the classifier never changes its mind."""
+class DiffToneParams(RegenerationParams):
+    """Diff-TONE's settings: k, and where to swap when the classifier never changes its mind."""
 
     fallback: float = 0.5  # swap at this fraction of the steps then; recorded per item as swap_found = False
 
     def __post_init__(self):
+        super().__post_init__()
         check_fraction("fallback", self.fallback)
 
 
 @dataclass(frozen=True)
-class DiffRandomParams:
+class DiffRandomParams(RegenerationParams):
     """Diff-Random swaps at a step drawn uniformly from the item's generator."""
 
 
 @dataclass(frozen=True)
-class DiffMidpointParams:
+class DiffMidpointParams(RegenerationParams):
     """Diff-Midpoint swaps at step steps // 2."""
 
 
@@ -47,8 +62,24 @@ def last_change_step(predictions: Tensor) -> tuple[Tensor, Tensor]:
     return last, last > 0
 
 
+@dataclass(frozen=True, eq=False)
+class HeldStructure:
+    """The channels a recording's regeneration holds: to the source's inversion path before each step, and to the
+    source's clean values in each estimate the classifier reads and in the result (MI-guided inpainting 4.3.2's
+    clamp, at every step)."""
+
+    split: ChannelSplit
+    trajectory: Trajectory  # the source's inversion path; its last state is the clean source
+
+    def before_step(self, x: Tensor, i: int) -> Tensor:
+        return self.split.with_structure(x, self.trajectory.at(i))
+
+    def clean(self, x: Tensor) -> Tensor:
+        return self.split.with_structure(x, self.trajectory.at(len(self.trajectory.sigmas) - 1))
+
+
 def generate_with_swap(model: EditModel, sampler: SamplerConfig, x_start: Tensor, source: Cond, target: Cond,
-                       swap_steps: Tensor, states: Tensor | None = None) -> Tensor:
+                       swap_steps: Tensor, states: Tensor | None = None, held: HeldStructure | None = None) -> Tensor:
     """Sample from x_start under the source condition, switching each item to the target from its swap step.
 
     `states` (steps, B, ...) holds an earlier source-only run's states; the run then resumes at the first swap."""
@@ -56,11 +87,13 @@ def generate_with_swap(model: EditModel, sampler: SamplerConfig, x_start: Tensor
     swap_steps = swap_steps.cpu()
     start = int(swap_steps.min()) if states is not None else 0
     x = states[start] if states is not None else x_start
-    return generate(model, sampler, x, sigmas, lambda i: select_cond(swap_steps <= i, source, target), start=start)
+    out = generate(model, sampler, x, sigmas, lambda i: select_cond(swap_steps <= i, source, target), start=start,
+                   hook=None if held is None else held.before_step)
+    return out if held is None else held.clean(out)
 
 
 def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond, params: DiffToneParams,
-                   sampler: SamplerConfig) -> tuple[EditResult, Tensor]:
+                   sampler: SamplerConfig, held: HeldStructure | None = None) -> tuple[EditResult, Tensor]:
     """Diff-TONE from a start state at sigma_max: classify x0_hat each step, swap at the last change.
 
     Returns the edit and the source-only regeneration it classified along the way."""
@@ -70,15 +103,17 @@ def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond
 
     def observe(step):
         states.append(step["x"])
-        predictions.append(model.latent_classifier(step["denoised"]).argmax(-1).cpu())
+        estimate = step["denoised"] if held is None else held.clean(step["denoised"])
+        predictions.append(model.latent_classifier(estimate).argmax(-1).cpu())
 
-    source_output = generate(model, sampler, x_start, sampler.sigmas(), source, callback=observe)
+    source_output = generate(model, sampler, x_start, sampler.sigmas(), source, callback=observe,
+                             hook=None if held is None else held.before_step)
     swap, found = last_change_step(torch.stack(predictions))
     swap = torch.where(found, swap, torch.full_like(swap, step_at(params.fallback, sampler.steps)))
-    out = generate_with_swap(model, sampler, x_start, source, target, swap, torch.stack(states))
+    out = generate_with_swap(model, sampler, x_start, source, target, swap, torch.stack(states), held)
     info = {"swap_step": swap.tolist(), "swap_found": found.tolist(),
             "predictions": torch.stack(predictions).T.tolist()}
-    return EditResult(out, info), source_output
+    return EditResult(out, info), source_output if held is None else held.clean(source_output)
 
 
 def random_swap_steps(batch: EditBatch, steps: int) -> Tensor:
@@ -86,29 +121,43 @@ def random_swap_steps(batch: EditBatch, steps: int) -> Tensor:
     return torch.cat([torch.randint(0, steps, (1,), generator=g) for g in batch.generators])
 
 
-def _inverted_start(model: EditModel, batch: EditBatch, sampler: SamplerConfig) -> Tensor:
-    """The source DDIM-inverted to sigma_max under the source condition: where a real recording's regeneration starts."""
-    return invert_source(model, batch, sampler, sampler.sigmas(), to=0).top
+def regeneration(model: EditModel, batch: EditBatch, sampler: SamplerConfig,
+                 k: float) -> tuple[EditModel, Tensor, HeldStructure | None]:
+    """Where a recording's regeneration starts: the source DDIM-inverted to sigma_max under the source condition.
+    With k < 1 the channels outside the ranking's top k are held (HeldStructure), and an inpainting DiT reads their
+    clean values, as MI-inpaint's clamped steps do. Returns (the model view, the start, what is held)."""
+    trajectory = invert_source(model, batch, sampler, sampler.sigmas(), to=0)
+    if k == 1:
+        return model, trajectory.top, None
+    if model.channel_ranking is None:
+        raise ConfigError(f"k = {k} holds the channels outside the top k of a channel ranking: the model bundle has "
+                          "none (run `timbre analyse mi`)")
+    split = ChannelSplit(timbre_mask(model.channel_ranking, k), model.channel_basis)
+    if split.basis is None and reads_known_channels(model.denoiser):
+        known = batch.latents
+        model = replace(model, denoiser=WithKnownChannels(model.denoiser, known, ~split.mask.to(known.device)))
+    return model, trajectory.top, HeldStructure(split, trajectory)
 
 
-def _invert_then_swap(model, batch, sampler, swap_steps: Tensor) -> EditResult:
-    x_start = _inverted_start(model, batch, sampler)
-    out = generate_with_swap(model, sampler, x_start, source_cond(model, batch), target_cond(batch), swap_steps)
+def _invert_then_swap(model, batch, sampler, swap_steps: Tensor, k: float) -> EditResult:
+    view, x_start, held = regeneration(model, batch, sampler, k)
+    out = generate_with_swap(view, sampler, x_start, source_cond(model, batch), target_cond(batch), swap_steps,
+                             held=held)
     return EditResult(out, {"swap_step": swap_steps.tolist()})
 
 
 def diff_tone(model: EditModel, batch: EditBatch, params: DiffToneParams, sampler: SamplerConfig) -> EditResult:
     """Diff-TONE on a real recording: DDIM-invert under the source condition, then regenerate with the swap."""
-    x_start = _inverted_start(model, batch, sampler)
-    return diff_tone_from(model, x_start, source_cond(model, batch), target_cond(batch), params, sampler)[0]
+    view, x_start, held = regeneration(model, batch, sampler, params.k)
+    return diff_tone_from(view, x_start, source_cond(model, batch), target_cond(batch), params, sampler, held)[0]
 
 
 def diff_random(model: EditModel, batch: EditBatch, params: DiffRandomParams, sampler: SamplerConfig) -> EditResult:
     """Diff-Random baseline (Diff-TONE sec. V-D) on a real recording."""
-    return _invert_then_swap(model, batch, sampler, random_swap_steps(batch, sampler.steps))
+    return _invert_then_swap(model, batch, sampler, random_swap_steps(batch, sampler.steps), params.k)
 
 
 def diff_midpoint(model: EditModel, batch: EditBatch, params: DiffMidpointParams,
                   sampler: SamplerConfig) -> EditResult:
     """Diff-Midpoint baseline (Diff-TONE sec. V-D) on a real recording."""
-    return _invert_then_swap(model, batch, sampler, torch.full((batch.size,), step_at(0.5, sampler.steps)))
+    return _invert_then_swap(model, batch, sampler, torch.full((batch.size,), step_at(0.5, sampler.steps)), params.k)

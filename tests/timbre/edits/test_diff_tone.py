@@ -4,7 +4,10 @@ import pytest
 import torch
 
 from timbre.edits import EditSpec, SamplerConfig
+from timbre.edits.base import invert_source
+from timbre.edits.channel_split import timbre_mask
 from timbre.edits.diff_tone import DiffToneParams, diff_tone_from, generate_with_swap, last_change_step
+from timbre.errors import ConfigError
 from timbre.randomness import item_generator
 
 from .helpers import RecordingDenoiser, make_batch, source_latents
@@ -97,3 +100,88 @@ def test_without_a_found_swap_diff_tone_is_the_midpoint_edit_at_odd_step_counts(
     assert tone.info["swap_found"] == [False, False]
     assert tone.info["swap_step"] == mid.info["swap_step"] == [3, 3]
     torch.testing.assert_close(tone.latents, mid.latents)
+
+
+EULER = SamplerConfig(steps=6, cfg=1.0, solver="euler")
+
+
+@pytest.mark.parametrize("method", ["diff-tone", "diff-random", "diff-midpoint"])
+def test_with_k_below_1_the_held_channels_follow_the_inversion_path_and_end_as_the_source(bundle, method):
+    """Every regeneration step starts with the held channels on the source's own inversion path (computed here
+    apart), and the edit's held channels are the source's, bit for bit; the regenerated ones change."""
+    recorder = RecordingDenoiser(bundle.denoiser)
+    model = dataclasses.replace(bundle.edit_model(), denoiser=recorder)
+    x0 = source_latents()
+    source, target = bundle.conditioner.embed_text(["piano"] * 3), bundle.conditioner.embed_text(["violin"] * 3)
+    out = EditSpec.build(method, EULER, k=0.5).run(model, make_batch(x0, target, source)).latents
+    held = ~timbre_mask(model.channel_ranking, 0.5)
+    path = invert_source(dataclasses.replace(model, denoiser=bundle.denoiser), make_batch(x0, target, source), EULER,
+                         EULER.sigmas(), to=0)
+    regeneration = recorder.calls[EULER.steps - 1:]  # after the inversion's steps - 1 calls
+    grid = EULER.sigmas().tolist()
+    assert len(regeneration) >= EULER.steps
+    for x, sigma, _ in regeneration:
+        step = min(range(len(grid)), key=lambda j: abs(grid[j] - sigma))  # the denoiser sees sigma as float32
+        assert torch.equal(x[:, held], path.at(step)[:, held]), sigma
+    assert torch.equal(out[:, held], x0[:, held])
+    assert (out - x0)[:, ~held].abs().mean() > 0.1
+    plain = EditSpec.build(method, EULER).run(dataclasses.replace(model, denoiser=bundle.denoiser),
+                                              make_batch(x0, target, source)).latents
+    assert (plain - x0)[:, held].abs().mean() > 0.1  # k = 1, the paper's: every channel regenerated
+
+
+def test_the_classifier_reads_estimates_with_the_held_channels_clean(bundle):
+    seen = []
+
+    def classifier(latents):
+        seen.append(latents)
+        return torch.zeros(latents.shape[0], 5)
+
+    model = dataclasses.replace(bundle.edit_model(), latent_classifier=classifier)
+    x0 = source_latents()
+    EditSpec.build("diff-tone", EULER, k=0.25).run(model, make_batch(x0, bundle.conditioner.embed_text(["violin"] * 3)))
+    held = ~timbre_mask(model.channel_ranking, 0.25)
+    assert len(seen) == EULER.steps
+    assert all(torch.equal(estimate[:, held], x0[:, held]) for estimate in seen)
+    assert not any(torch.equal(estimate, x0) for estimate in seen)
+
+
+def test_an_inpainting_dit_reads_the_held_channels_clean_at_every_regeneration_step():
+    from timbre.denoisers import EDMPrecond
+    from timbre.edits import EditModel
+    from timbre.models.dit import DiT, DiTConfig, randomize_
+
+    class Recording(torch.nn.Module):
+        reads_known_channels = True
+
+        def __init__(self, net):
+            super().__init__()
+            self.net, self.conds = net, []
+
+        def forward(self, x, c_noise, cond):
+            self.conds.append(cond)
+            return self.net(x, c_noise, cond)
+
+    net = Recording(randomize_(DiT(DiTConfig(channels=16, cond_dim=8, width=16, depth=1, heads=2, noise_features=8,
+                                             known_input=True)), 0).eval())
+    ranking = torch.randperm(16, generator=torch.Generator().manual_seed(0))
+    model = EditModel(EDMPrecond(net), torch.zeros(8), channel_ranking=ranking)
+    x0 = source_latents()
+    EditSpec.build("diff-midpoint", EULER, k=0.5).run(model, make_batch(x0, torch.randn(3, 8)))
+    inversion, regeneration = net.conds[:EULER.steps - 1], net.conds[EULER.steps - 1:]
+    assert all(isinstance(c, torch.Tensor) for c in inversion)  # the inversion reads no known channels, as MI-inpaint's
+    assert len(regeneration) == EULER.steps
+    for cond in regeneration:
+        assert torch.equal(cond["known"], x0)
+        assert torch.equal(cond["mask"], (~timbre_mask(ranking, 0.5)).expand(3, -1))
+
+
+def test_holding_channels_needs_a_ranking_and_k_is_checked(bundle):
+    model = dataclasses.replace(bundle.edit_model(), channel_ranking=None)
+    batch = make_batch(source_latents(), bundle.conditioner.embed_text(["violin"] * 3))
+    with pytest.raises(ConfigError, match=r"k = 0.5 holds the channels outside the top k of a channel ranking: the "
+                                          r"model bundle has none"):
+        EditSpec.build("diff-midpoint", EULER, k=0.5).run(model, batch)
+    assert EditSpec.build("diff-midpoint", EULER).run(model, batch).latents.shape == batch.latents.shape
+    with pytest.raises(ConfigError, match=r"^k must be a number in \[0, 1\], got 1.5"):
+        EditSpec.build("diff-tone", k=1.5)

@@ -196,5 +196,5 @@ def test_a_bundle_without_an_audio_embedder_says_so_when_judged(tmp_path, sao_fo
 def test_a_stable_audio_manifest_carries_edit_defaults_and_a_bad_one_is_named(tmp_path, sao_folder):
     defaults = {"diff-tone": {"sigma_max": 500.0}}
     assert load_bundle(_bundle_folder(tmp_path / "a", sao_folder, edit_defaults=defaults)).edit_defaults == defaults
-    with pytest.raises(ModelError, match=r"bundle.json: edit defaults for diff-tone: diff-tone does not take k"):
-        load_bundle(_bundle_folder(tmp_path / "b", sao_folder, edit_defaults={"diff-tone": {"k": 0.5}}))
+    with pytest.raises(ModelError, match=r"bundle.json: edit defaults for diff-tone: diff-tone does not take clamp"):
+        load_bundle(_bundle_folder(tmp_path / "b", sao_folder, edit_defaults={"diff-tone": {"clamp": 0.5}}))
