@@ -4,10 +4,12 @@
 50 cents, voiced frames kept, on the same items, with the level course made the source's over 1 s as the product
 writes edits. The demo found Diff-TONE's edits of recordings losing the melody (837 cents): it regenerates the
 harmonic codec's structure channels too.
+--fallbacks sets where Diff-TONE swaps when its classifier never changes its mind (on recordings, most items).
 Usage: python benchmarks/pilots/diff_tone_recordings.py [--model default] [--methods diff-tone diff-midpoint]
-       [--ks 1 0.75] [--cfg 4] [--items 120] [--steps 16]
+       [--ks 1 0.75] [--cfgs 4] [--fallbacks 0.5] [--items 120] [--steps 16]
 """
 import argparse
+import itertools
 import json
 import time
 
@@ -24,7 +26,8 @@ def main() -> None:
     p.add_argument("--model", default="default")
     p.add_argument("--methods", nargs="+", default=["diff-tone", "diff-midpoint", "diff-random"])
     p.add_argument("--ks", type=float, nargs="+", default=[1.0, 0.75])
-    p.add_argument("--cfg", type=float, default=4.0)
+    p.add_argument("--cfgs", type=float, nargs="+", default=[4.0])
+    p.add_argument("--fallbacks", type=float, nargs="+", default=[0.5], help="diff-tone's fallback swap fractions")
     p.add_argument("--items", type=int, default=120)
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--steps", type=int, default=16)
@@ -33,14 +36,16 @@ def main() -> None:
     bundle = load_bundle(args.model)
     items = held_out_items(0, args.items, args.seconds, len(bundle.instruments))
     source, rendition = (pitch_contour(w, bundle.sample_rate) for w in (items.waves, items.renditions))
-    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
-    for k in args.ks:
-        for method in args.methods:
+    for cfg, k, method in itertools.product(args.cfgs, args.ks, args.methods):
+        for fallback in args.fallbacks if method == "diff-tone" else [None]:
             start = time.perf_counter()
+            spec = EditSpec.build(method, SamplerConfig(steps=args.steps, cfg=cfg), k=k,
+                                  **({} if fallback is None else {"fallback": fallback}))
             with torch.no_grad():
-                edited = run_edits(bundle, items, EditSpec.build(method, sampler, k=k), None, args.seed)
+                edited = run_edits(bundle, items, spec, None, args.seed)
             scores = edit_scores(bundle, items, edited, source, rendition)
-            print(json.dumps({"method": method, "k": k, "cfg": args.cfg, "steps": args.steps,
+            print(json.dumps({"method": method, "k": k, "cfg": cfg, "steps": args.steps,
+                              **({} if fallback is None else {"fallback": fallback}),
                               **{name: round(v, 4) if isinstance(v, float) else v for name, v in scores.items()
                                  if not name.endswith("by_instrument")},
                               "seconds": round(time.perf_counter() - start, 1)}), flush=True)
