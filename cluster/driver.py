@@ -180,7 +180,7 @@ def _execute(todo: deque, config: JobConfig, model: str, options: RunOptions, ou
                 actor = min(free, key=lambda a: busy[a])
                 batch = [ready.popleft() for _ in range(min(options.batch, len(ready)))]
                 metas = [m for m, _ in batch]
-                facts = [(m.item.item_id, m.item.edit, m.item.seed) for m in metas]
+                facts = [(m.noise_id, m.item.edit, m.item.seed) for m in metas]
                 ref = editors[actor].edit.remote(facts, *[w for _, w in batch])
                 editing[ref] = (actor, metas)
                 busy[actor] += 1

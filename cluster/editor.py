@@ -77,7 +77,8 @@ class Editor:
         return [self._edit_isolating(edit_index, seed, [i], [w])[0] for i, w in zip(ids, waves)]
 
     def edit(self, facts: list[tuple[str, int, int]], *waves: np.ndarray) -> tuple[list[Result], float]:
-        """facts: (item id, edit index, seed) per clip; waves: (channels, samples) at the model's rate per clip.
+        """facts: (noise id, edit index, seed) per clip (Prepared.noise_id: the clip's noise comes from it and the
+        seed); waves: (channels, samples) at the model's rate per clip.
         Clips of one edit and seed share calls; returns (edited wave or None, facts) in order and the seconds spent."""
         start = time.perf_counter()
         groups = defaultdict(list)

@@ -43,6 +43,13 @@ class Prepared:
     waves: np.ndarray = field(repr=False)  # (channels, samples) float32 at the model's rate
     row: dict = field(default_factory=dict)  # manifest fields known so far
 
+    @property
+    def noise_id(self) -> str:
+        """What the edit's noise derives from (with the seed): the stem's content, as `timbre edit` derives it, so the
+        same bytes get the same edit wherever they are listed, and an output key (keyed on the content) always holds
+        the same audio."""
+        return self.content_hash[:16]
+
 
 def base_row(item: Item, config: JobConfig) -> dict:
     return {"item_id": item.item_id, "source_uri": item.stem.uri, "edit": config.edits[item.edit].name,
