@@ -6,7 +6,7 @@ writes edits. The demo found Diff-TONE's edits of recordings losing the melody (
 harmonic codec's structure channels too.
 --fallbacks sets where Diff-TONE swaps when its classifier never changes its mind (on recordings, most items).
 Usage: python benchmarks/pilots/diff_tone_recordings.py [--model default] [--methods diff-tone diff-midpoint]
-       [--ks 1 0.75] [--cfgs 4] [--fallbacks 0.5] [--items 120] [--steps 16]
+       [--ks 1 0.75] [--cfgs 4] [--fallbacks 0.5] [--items 120] [--first 0] [--steps 16]
 """
 import argparse
 import itertools
@@ -29,12 +29,13 @@ def main() -> None:
     p.add_argument("--cfgs", type=float, nargs="+", default=[4.0])
     p.add_argument("--fallbacks", type=float, nargs="+", default=[0.5], help="diff-tone's fallback swap fractions")
     p.add_argument("--items", type=int, default=120)
+    p.add_argument("--first", type=int, default=0, help="held-out melodies skipped (another item set)")
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     bundle = load_bundle(args.model)
-    items = held_out_items(0, args.items, args.seconds, len(bundle.instruments))
+    items = held_out_items(0, args.items, args.seconds, len(bundle.instruments), first=args.first)
     source, rendition = (pitch_contour(w, bundle.sample_rate) for w in (items.waves, items.renditions))
     for cfg, k, method in itertools.product(args.cfgs, args.ks, args.methods):
         for fallback in args.fallbacks if method == "diff-tone" else [None]:
@@ -44,7 +45,7 @@ def main() -> None:
             with torch.no_grad():
                 edited = run_edits(bundle, items, spec, None, args.seed)
             scores = edit_scores(bundle, items, edited, source, rendition)
-            print(json.dumps({"method": method, "k": k, "cfg": cfg, "steps": args.steps,
+            print(json.dumps({"method": method, "k": k, "cfg": cfg, "steps": args.steps, "first": args.first,
                               **({} if fallback is None else {"fallback": fallback}),
                               **{name: round(v, 4) if isinstance(v, float) else v for name, v in scores.items()
                                  if not name.endswith("by_instrument")},
