@@ -26,8 +26,9 @@ model: default
 seeds: [0]
 edits:
   - {{name: violin, to: violin, method: mi-inpaint, steps: 30}}
-  - {{name: flute, to: flute, method: diff-tone, steps: 30, cfg: 4}}
-"""  # MI-inpaint's channel space, k, clamp and cfg: the bundle's edit defaults (its bundle.json)
+  - {{name: flute, to: flute, method: diff-tone, steps: 30}}
+"""  # each method's other settings (MI-inpaint's space, k, clamp, cfg; Diff-TONE's k, cfg, fallback): the bundle's
+# edit defaults (its bundle.json)
 
 
 def held_out_melody(instrument: str, seconds: float) -> np.ndarray:
