@@ -6,7 +6,7 @@ writes edits. The demo found Diff-TONE's edits of recordings losing the melody (
 harmonic codec's structure channels too.
 --fallbacks sets where Diff-TONE swaps when its classifier never changes its mind (on recordings, most items).
 Usage: python benchmarks/pilots/diff_tone_recordings.py [--model default] [--methods diff-tone diff-midpoint]
-       [--ks 1 0.75] [--cfgs 4] [--fallbacks 0.5] [--items 120] [--first 0] [--steps 16]
+       [--ks 1 0.75] [--cfgs 4] [--fallbacks 0.5] [--items 120] [--first 0] [--steps 16] [--by-instrument]
 """
 import argparse
 import itertools
@@ -33,6 +33,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--by-instrument", action="store_true", help="also each target's accuracy and voicing kept")
     args = p.parse_args()
     bundle = load_bundle(args.model)
     items = held_out_items(0, args.items, args.seconds, len(bundle.instruments), first=args.first)
@@ -48,7 +49,7 @@ def main() -> None:
             print(json.dumps({"method": method, "k": k, "cfg": cfg, "steps": args.steps, "first": args.first,
                               **({} if fallback is None else {"fallback": fallback}),
                               **{name: round(v, 4) if isinstance(v, float) else v for name, v in scores.items()
-                                 if not name.endswith("by_instrument")},
+                                 if args.by_instrument or not name.endswith("by_instrument")},
                               "seconds": round(time.perf_counter() - start, 1)}), flush=True)
 
 
