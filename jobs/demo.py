@@ -26,7 +26,7 @@ model: default
 seeds: [0]
 edits:
   - {{name: violin, to: violin, method: mi-inpaint, steps: 30}}
-  - {{name: flute, to: flute, method: diff-tone, steps: 30}}
+  - {{name: marimba, to: marimba, method: diff-tone, steps: 30}}
 """  # each method's other settings (MI-inpaint's space, k, clamp, cfg; Diff-TONE's k, cfg, fallback): the bundle's
 # edit defaults (its bundle.json)
 
