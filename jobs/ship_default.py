@@ -1,14 +1,14 @@
 """`python -m jobs.ship_default TRAINED DEST [COMMAND]`: copy a trained bundle folder into the package as the `default`
 bundle, weights in float16 (half the size; the analysis tensors stay float32), with its training records, MI plot and
 the command that trained it (`make train-default` unless given), and the settings its edits were tuned at."""
-import json
 import shutil
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import torch
-from safetensors.torch import load, load_file
+from safetensors import safe_open
 
 from timbre.edits.defaults import checked_edit_defaults
 from timbre.models.bundle import load_bundle_folder, save_bundle
@@ -33,34 +33,33 @@ def ship(trained: Path, dest: Path, command: str = "make train-default") -> None
     bundle = load_bundle_folder(trained)
     provenance = {**bundle.provenance, "trained_as": bundle.name, "weights_dtype": "float16",
                   "command": command}
-    before = {p.name: p.read_bytes() for p in dest.glob("*.safetensors")} if dest.exists() else {}
-    if dest.exists():
-        shutil.rmtree(dest)
-    save_bundle(replace(bundle, name="default", provenance=provenance, edit_defaults=EDIT_DEFAULTS), dest,
-                dtype=torch.float16)
-    keep_unchanged(before, dest)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as scratch:
+        before = Path(scratch) / dest.name
+        if dest.exists():
+            dest.rename(before)
+        save_bundle(replace(bundle, name="default", provenance=provenance, edit_defaults=EDIT_DEFAULTS), dest,
+                    dtype=torch.float16)
+        keep_unchanged(before, dest)
     shutil.copytree(trained / "training", dest / "training")
     shutil.copy(trained / "mi.png", dest / "mi.png")
 
 
-def keep_unchanged(before: dict[str, bytes], dest: Path) -> None:
+def keep_unchanged(before: Path, dest: Path) -> None:
     """Put back each safetensors file whose tensors and metadata are the ones it replaced: safetensors writes its
     metadata in a hash map's order, so a re-ship would otherwise rewrite every unchanged file (23 MB churn in git)."""
-    for name, old in before.items():
-        path = dest / name
-        if path.exists() and same_contents(load(old), metadata(old), load_file(path), metadata(path.read_bytes())):
-            path.write_bytes(old)
+    for previous in before.glob("*.safetensors"):
+        path = dest / previous.name
+        if path.exists() and same_contents(previous, path):
+            shutil.copyfile(previous, path)
 
 
-def same_contents(tensors: dict, meta: dict | None, other: dict, other_meta: dict | None) -> bool:
-    return meta == other_meta and tensors.keys() == other.keys() and all(
-        tensors[k].dtype == other[k].dtype and torch.equal(tensors[k], other[k]) for k in tensors)
-
-
-def metadata(data: bytes) -> dict | None:
-    """The `__metadata__` of a safetensors file's header (8-byte little-endian length, then JSON)."""
-    size = int.from_bytes(data[:8], "little")
-    return json.loads(data[8: 8 + size]).get("__metadata__")
+def same_contents(a: Path, b: Path) -> bool:
+    """Whether two safetensors files hold the same metadata and the same tensors, dtype included."""
+    with safe_open(str(a), framework="pt") as fa, safe_open(str(b), framework="pt") as fb:
+        if fa.metadata() != fb.metadata() or set(fa.keys()) != set(fb.keys()):
+            return False
+        pairs = ((fa.get_tensor(k), fb.get_tensor(k)) for k in fa.keys())
+        return all(x.dtype == y.dtype and torch.equal(x, y) for x, y in pairs)
 
 
 if __name__ == "__main__":
