@@ -1,6 +1,6 @@
 """Diff-TONE and its baselines: swap the prompt's instrument at a chosen step of a same-seed regeneration."""
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -9,9 +9,9 @@ from timbre.conditions import Cond, select_cond
 from timbre.edits.base import (EditBatch, EditModel, EditResult, SamplerConfig, check_fraction, generate,
                                invert_source, source_cond, target_cond)
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
+from timbre.edits.mi_inpaint import reading_structure
 from timbre.errors import ConfigError
 from timbre.inversion import Trajectory
-from timbre.known_channels import WithKnownChannels, reads_known_channels
 
 @dataclass(frozen=True)
 class RegenerationParams:
@@ -133,10 +133,7 @@ def regeneration(model: EditModel, batch: EditBatch, sampler: SamplerConfig,
         raise ConfigError(f"k = {k} holds the channels outside the top k of a channel ranking: the model bundle has "
                           "none (run `timbre analyse mi`)")
     split = ChannelSplit(timbre_mask(model.channel_ranking, k), model.channel_basis)
-    if split.basis is None and reads_known_channels(model.denoiser):
-        known = batch.latents
-        model = replace(model, denoiser=WithKnownChannels(model.denoiser, known, ~split.mask.to(known.device)))
-    return model, trajectory.top, HeldStructure(split, trajectory)
+    return reading_structure(model, split, batch.latents), trajectory.top, HeldStructure(split, trajectory)
 
 
 def _invert_then_swap(model, batch, sampler, swap_steps: Tensor, k: float) -> EditResult:

@@ -49,6 +49,14 @@ def split_guide(model: EditModel, sampler: SamplerConfig, split: ChannelSplit,
                          held_level(model, sampler))
 
 
+def reading_structure(model: EditModel, split: ChannelSplit, source: Tensor) -> EditModel:
+    """The model view whose inpainting DiT also reads the source's clean structure channels (raw channels only); the
+    model itself where the split is in a basis or its network reads no known channels."""
+    if split.basis is not None or not reads_known_channels(model.denoiser):
+        return model
+    return replace(model, denoiser=WithKnownChannels(model.denoiser, source, ~split.mask.to(source.device)))
+
+
 def sample_inpainted(model: EditModel, sampler: SamplerConfig, trajectory: Trajectory, split: ChannelSplit,
                      noise: Tensor, target: Cond, n_clamp: int, source: Tensor | None = None,
                      structure_cfg: float | None = None) -> Tensor:
@@ -61,10 +69,10 @@ def sample_inpainted(model: EditModel, sampler: SamplerConfig, trajectory: Traje
     def clamp_structure(x, i):
         return split.with_structure(x, trajectory.at(i)) if i < n_clamp else x
 
-    if source is None or n_clamp == 0 or split.basis is not None or not reads_known_channels(model.denoiser):
+    seeing = model if source is None or n_clamp == 0 else reading_structure(model, split, source)
+    if seeing is model:
         return generate(model, sampler, x_start, sigmas, target, hook=clamp_structure,
                         guide=split_guide(model, sampler, split, structure_cfg))
-    seeing = replace(model, denoiser=WithKnownChannels(model.denoiser, source, ~split.mask.to(source.device)))
     x = generate(seeing, sampler, x_start, sigmas[: n_clamp + 1], target, hook=clamp_structure,
                  guide=split_guide(seeing, sampler, split, structure_cfg))
     # the network is not scored on the channels it reads clean, so the structure leaves phase one from the path
