@@ -12,6 +12,7 @@ from cluster.storage import StorageError, split_uri
 from timbre.audio import FORMATS, Audio, clipped_count, decode_audio, encode_audio, fit_length, resample
 from timbre.errors import AudioError
 from timbre.level import LEVEL_GAIN_FACTS
+from timbre.randomness import content_item_id
 
 
 TRANSIENT_MODEL_ERRORS = ("OutOfMemoryError", "StorageError")  # a model failure a later run may not meet again
@@ -48,7 +49,7 @@ class Prepared:
         """What the edit's noise derives from (with the seed): the stem's content, as `timbre edit` derives it, so the
         same bytes get the same edit wherever they are listed, and an output key (keyed on the content) always holds
         the same audio."""
-        return self.content_hash[:16]
+        return content_item_id(self.content_hash)
 
 
 def base_row(item: Item, config: JobConfig) -> dict:

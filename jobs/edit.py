@@ -12,6 +12,7 @@ from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig, param_names
 from timbre.edits.defaults import SAMPLER_SETTINGS, SPACES, edit_from_settings, with_edit_defaults
 from timbre.errors import AudioError, ConfigError
+from timbre.randomness import content_item_id
 from cluster.model_store import load_model
 from timbre.transfer import audio_condition, text_condition, transfer_audio
 
@@ -147,7 +148,7 @@ def run(args) -> int:
     spec, space = build_spec(args, bundle.edit_defaults)
     target, target_desc = target_condition(bundle, args.to)
     source = text_condition(bundle, args.source) if args.source else None
-    item_id = hashlib.sha256(data).hexdigest()[:16]
+    item_id = content_item_id(hashlib.sha256(data).hexdigest())
     result = transfer_audio(bundle, audio, spec, target, source, args.seed, item_id, space,
                             WindowConfig(level_seconds=args.level_window))
     write_atomically(out, encode_audio(result.audio, FORMATS[out.suffix.lower()]))

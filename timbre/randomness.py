@@ -6,6 +6,12 @@ import torch
 from torch import Tensor
 
 
+def content_item_id(sha256_hex: str) -> str:
+    """The item id of an input from its bytes' SHA-256 (hex): its first 16 digits, so the same bytes draw the same
+    noise wherever they come from (`timbre edit` and the catalogue job alike)."""
+    return sha256_hex[:16]
+
+
 def item_generator(seed: int, item_id: str | int) -> torch.Generator:
     """A CPU generator seeded from a stable hash of (seed, item id)."""
     digest = hashlib.blake2b(f"{int(seed)}\x00{item_id}".encode(), digest_size=8).digest()
