@@ -1,14 +1,18 @@
 """How far each part of a bundle moves an item's output when it shares a batch (README, "Per-item randomness"): the
 codec's encoding, the denoiser with and without known channels, the decoded log magnitude and the decoded wave, one
-item alone against the same item first in a batch of 16 held-out 4 s melodies; and what decoding one item at a time
-costs against the batch.
+item alone against the same item first in a batch of 16 held-out 4 s melodies; what decoding one item at a time
+costs against the batch; and a whole edit at the bundle's defaults (`edit_clips`), the clip alone against the same clip
+beside seven others, decoded in one batch as the product does and one item at a time.
 Usage: .venv/bin/python benchmarks/batch_invariance.py [--model default]"""
 import argparse
 import time
 
+import numpy as np
 import torch
 
+from timbre.batch_edit import Clip, WindowConfig, edit_clips
 from timbre.corpus.dataset import stem_example
+from timbre.edits.defaults import edit_from_settings, with_edit_defaults
 from timbre.known_channels import WithKnownChannels
 from timbre.models.bundle import load_bundle
 
@@ -48,6 +52,25 @@ def main() -> None:
     print(f"decoded wave: {float((alone - batch).abs().max()):.3g} (peak {float(batch.abs().max()):.3g}); decoding 16 "
           f"in one batch {batch_seconds:.2f} s, one at a time {alone_seconds:.2f} s "
           f"({alone_seconds / batch_seconds:.1f}x)")
+    whole_edits(bundle, [w[None].numpy() for w in waves[:8]])
+
+
+def whole_edits(bundle, waves: list[np.ndarray]) -> None:
+    """One clip's edit alone against beside seven others, decoded in one batch and one item at a time."""
+    decode = bundle.codec.decode
+    for method in ("mi-inpaint", "diff-tone"):
+        spec, space = edit_from_settings(method, with_edit_defaults(method, {}, bundle.edit_defaults))
+        clips = [Clip(f"item{i}", w, bundle.conditioner.embed_text(["violin"])) for i, w in enumerate(waves)]
+        differences = []
+        for per_item in (False, True):
+            bundle.codec.decode = (lambda z: torch.cat([decode(z[i: i + 1]) for i in range(len(z))])) if per_item \
+                else decode
+            alone, beside = (edit_clips(bundle, some, spec, 0, space, WindowConfig(level_seconds=0))[0][0]
+                             for some in (clips[:1], clips))
+            differences.append(float(np.abs(alone - beside).max()))
+        del bundle.codec.decode
+        print(f"{method} edit at the bundle's defaults, alone against beside 7 others: {differences[0]:.3g} decoded in "
+              f"one batch, {differences[1]:.3g} one at a time (peak {float(np.abs(beside).max()):.3g})")
 
 
 if __name__ == "__main__":
