@@ -495,3 +495,7 @@ SCALES.update({f"{size}{HARMONIC_STEMS_900.removeprefix('full')}-one-product": d
     for size in ("full", "smoke")})
 # The shipped default since the twenty-ninth session; `timbre train` trains it unless told another scale
 SHIPPED_SCALE = f"{HARMONIC_STEMS_900}-one-product"
+# ... with the codec's periodicity not always known to the inpainting DiT (DenoiserTrainingConfig.always_known 4: pitch
+# and onset), so that an edit may regenerate it (the flute, whose breath it marks, docs/models.md)
+SCALES.update({f"{size}{SHIPPED_SCALE.removeprefix('full')}-periodicity-free": denoiser_variant(
+    SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"], always_known=4) for size in ("full", "smoke")})

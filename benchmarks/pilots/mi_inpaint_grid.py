@@ -15,12 +15,15 @@ asks what the harmonics a bundle's DiT puts in the band above the corpus's parti
 guidance's exaggeration of a target's harmonic pattern cost the edits what guidance buys?
 --hold-levels 0 1 edits without and with guidance that holds each frame's level at the conditional estimate's
 (SamplerConfig.hold_level; a harmonic codec).
+--regenerate CH [CH ...] moves those raw channels to the front of the channel ranking, so that a k raised by their
+share regenerates them beside the same top channels (the harmonic codec's periodicity is channels 4 and 5: does
+holding the source's periodicity keep a breathy target like the flute from being heard?).
 Edits are scored with their level course made the source's over --level-window seconds (1, as the product writes
 them; 0: as the model decodes them, as every figure before the twenty-fifth session was); --decode-ceiling's are
 scored as decoded.
 Usage: python benchmarks/pilots/mi_inpaint_grid.py [--space basis] [--ks 0.5 0.625 0.75] [--clamps 0.625 0.75 0.875]
        [--cfgs 4] [--cfg-rescales 0 0.7] [--hold-levels 0 1] [--level-window 1] [--items 40] [--first 0]
-       [--pinned 0 1 4] [--decode-ceiling 7200]
+       [--pinned 0 1 4] [--decode-ceiling 7200] [--regenerate 4 5]
 """
 import argparse
 import copy
@@ -47,6 +50,15 @@ def with_pinned_basis(bundle: ModelBundle, pinned: int, notes: int = 600) -> Mod
     return dataclasses.replace(bundle, channel_basis=tensors["channel_basis"], basis_ranking=tensors["basis_ranking"])
 
 
+def with_regenerated(bundle: ModelBundle, channels: list[int]) -> ModelBundle:
+    """The bundle with `channels` moved to the front of its raw channel ranking, the rest in their order."""
+    if not channels:
+        return bundle
+    ranking = bundle.channel_ranking.tolist()
+    moved = [*channels, *(c for c in ranking if c not in channels)]
+    return dataclasses.replace(bundle, channel_ranking=torch.tensor(moved, dtype=bundle.channel_ranking.dtype))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="default")
@@ -67,8 +79,10 @@ def main() -> None:
     p.add_argument("--pinned", type=int, nargs="+", default=[None],
                    help="refit the basis with the first N raw channels pinned as structure (default: the shipped basis)")
     p.add_argument("--decode-ceiling", type=float, default=0.0, help="harmonic codecs: no harmonic decoded above (Hz)")
+    p.add_argument("--regenerate", type=int, nargs="+", default=[],
+                   help="raw channels moved to the front of the ranking (raise --ks by their share)")
     args = p.parse_args()
-    shipped = load_bundle(args.model)
+    shipped = with_regenerated(load_bundle(args.model), args.regenerate)
     items = held_out_items(0, args.items, args.seconds, len(shipped.instruments), first=args.first)
     source, rendition = (pitch_contour(w, shipped.sample_rate) for w in (items.waves, items.renditions))
     for pinned in args.pinned:
@@ -106,6 +120,7 @@ def grid(args, bundle: ModelBundle, items, source, rendition, pinned: int | None
                                   **({} if args.decode_ceiling else {"level_window": args.level_window}),
                                   **({"decode_ceiling": args.decode_ceiling} if args.decode_ceiling else {}),
                                   "structure_cfg": structure_cfg, "first": args.first,
+                                  **({"regenerate": args.regenerate} if args.regenerate else {}),
                                   **{name: rounded(v) for name, v in scores.items()},
                                   "seconds": round(time.perf_counter() - start, 1)}), flush=True)
 

@@ -35,6 +35,9 @@ class DenoiserTrainingConfig:
     known_share: float = 0.0  # share of items that also see clean known channels (needs DiTConfig.known_input)
     known_extra: float = 0.75  # ... where besides the codec's structure channels each channel is known with a
     # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
+    always_known: int | None = None  # how many of the codec's leading structure channels an inpainting item always
+    # sees known; None: all of them. 4 with the harmonic codec: its pitch and onset, its periodicity (the flute's
+    # breath, ranked third by instrument MI) then known only as the timbre channels are, so edits may regenerate it
     decoder_weighting: float = 0.0  # power of the decoder-sensitivity channel weights (timbre.training.decoder_weights);
     # 0 is EDM's uniform latent loss
     weight_structure: bool = True  # False: the codec's structure channels keep weight 1, only its timbre is weighted
@@ -55,6 +58,8 @@ class DenoiserTrainingConfig:
             raise ValueError("structure_weight needs the timbre-weighted loss (decoder_weighting > 0 and "
                              f"weight_structure False), got decoder_weighting {self.decoder_weighting} and "
                              f"weight_structure {self.weight_structure}")
+        if self.always_known is not None and self.always_known < 0:
+            raise ValueError(f"always_known must be None (every structure channel) or >= 0, got {self.always_known}")
         if self.stem_share is not None and not 0 <= self.stem_share <= 1:
             raise ValueError(f"stem_share must be None (rows alike) or a share in [0, 1], got {self.stem_share}")
 
@@ -103,6 +108,15 @@ def draw_known_mask(batch: int, structure: Tensor, config: DenoiserTrainingConfi
     rate = torch.rand(batch, 1, generator=g) * config.known_extra
     mask = structure[None] | (torch.rand(batch, structure.shape[0], generator=g) < rate)
     return mask & (torch.rand(batch, 1, generator=g) < config.known_share)
+
+
+def always_known_channels(channels: int, structure_channels: int, config: DenoiserTrainingConfig) -> Tensor:
+    """(C,) bool: the channels an inpainting item always sees known, the codec's first `structure_channels` or the
+    first `config.always_known` of them."""
+    if config.always_known is not None and config.always_known > structure_channels:
+        raise ValueError(f"always_known ({config.always_known}) is more than the codec's {structure_channels} "
+                         "structure channels")
+    return torch.arange(channels) < (structure_channels if config.always_known is None else config.always_known)
 
 
 def edm_lambda(sigma: Tensor, sigma_data: float) -> Tensor:
@@ -218,7 +232,7 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
     denoiser = EDMPrecond(net, config.sigma_data)
     g = torch.Generator().manual_seed(config.seed)
 
-    structure = torch.arange(model_config.channels) < structure_channels
+    structure = always_known_channels(model_config.channels, structure_channels, config)
 
     def batch_loss(_: int) -> Tensor:
         x, rows = latent_batch(latents, frames_per_row, config.batch, config.crop_frames, g, row_weights)

@@ -5,7 +5,8 @@ import torch
 
 from timbre.models.dit import DiT, DiTConfig
 from timbre.models.gaussian import GaussianDenoiser
-from timbre.training.denoiser import (ConditionTables, DenoiserTrainingConfig, draw_conditions, draw_known_mask,
+from timbre.training.denoiser import (ConditionTables, DenoiserTrainingConfig, always_known_channels, draw_conditions,
+                                     draw_known_mask,
                                       edm_loss, ema_rate, latent_batch, power_function_rate, train_denoiser,
                                       update_weight_average)
 from timbre.training.loop import seeded
@@ -142,6 +143,21 @@ def test_known_masks_hold_the_structure_and_a_random_share_of_the_rest():
     assert bool(mask[knowing][:, :3].all())  # the structure is always among the known channels
     extra = mask[knowing][:, 3:].float().mean(-1)  # each item's rate is uniform on [0, 0.6]: mean 0.3
     assert extra.mean().item() == pytest.approx(0.3, abs=0.01)
+
+
+def test_always_known_keeps_the_codecs_last_structure_channels_out_of_every_items_known_set():
+    # the harmonic codec's periodicity (channels 4 and 5 of 6) known only as the timbre channels are
+    config = DenoiserTrainingConfig(known_share=1.0, known_extra=0.5, always_known=4)
+    always = always_known_channels(10, 6, config)
+    assert always.tolist() == [True] * 4 + [False] * 6
+    assert always_known_channels(10, 6, DenoiserTrainingConfig()).tolist() == [True] * 6 + [False] * 4
+    mask = draw_known_mask(20000, always, config, torch.Generator().manual_seed(0))
+    assert bool(mask[:, :4].all())
+    assert mask[:, 4:6].float().mean().item() == pytest.approx(0.25, abs=0.01)  # as often as the timbre channels
+    with pytest.raises(ValueError, match=r"always_known \(7\) is more than the codec's 6 structure channels"):
+        always_known_channels(10, 6, dataclasses.replace(config, always_known=7))
+    with pytest.raises(ValueError, match="always_known must be None"):
+        DenoiserTrainingConfig(always_known=-1)
 
 
 def test_the_known_channel_loss_scores_only_the_unknown_channels():
