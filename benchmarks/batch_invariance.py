@@ -62,13 +62,15 @@ def whole_edits(bundle, waves: list[np.ndarray]) -> None:
         spec, space = edit_from_settings(method, with_edit_defaults(method, {}, bundle.edit_defaults))
         clips = [Clip(f"item{i}", w, bundle.conditioner.embed_text(["violin"])) for i, w in enumerate(waves)]
         differences = []
-        for per_item in (False, True):
-            bundle.codec.decode = (lambda z: torch.cat([decode(z[i: i + 1]) for i in range(len(z))])) if per_item \
-                else decode
-            alone, beside = (edit_clips(bundle, some, spec, 0, space, WindowConfig(level_seconds=0))[0][0]
-                             for some in (clips[:1], clips))
-            differences.append(float(np.abs(alone - beside).max()))
-        del bundle.codec.decode
+        try:
+            for per_item in (False, True):
+                bundle.codec.decode = (lambda z: torch.cat([decode(z[i: i + 1]) for i in range(len(z))])) \
+                    if per_item else decode
+                alone, beside = (edit_clips(bundle, some, spec, 0, space, WindowConfig(level_seconds=0))[0][0]
+                                 for some in (clips[:1], clips))
+                differences.append(float(np.abs(alone - beside).max()))
+        finally:
+            del bundle.codec.decode  # the codec's own method again
         print(f"{method} edit at the bundle's defaults, alone against beside 7 others: {differences[0]:.3g} decoded in "
               f"one batch, {differences[1]:.3g} one at a time (peak {float(np.abs(beside).max()):.3g})")
 
