@@ -14,6 +14,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from timbre.analysis.mutual_information import ranking
 from timbre.corpus.dataset import stem_example
 from timbre.models.bundle import bundle_folder, load_bundle
 
@@ -40,7 +41,7 @@ def main() -> None:
                           "onset_p99": round(float(np.percentile(on, 99)), 3)}))
     record = json.loads((bundle_folder(args.model) / "training" / "mi.json").read_text())
     instrument, pitch = np.array(record["raw_instrument_mi"]), np.array(record["raw_pitch_mi"])
-    rank = np.argsort(np.argsort(-instrument, kind="stable"), kind="stable")
+    rank = np.argsort(ranking(instrument), kind="stable")  # each channel's place in the analysis's own ranking
     print(json.dumps({"median_channel_instrument_mi": round(float(np.median(instrument)), 3),
                       "structure_channels": [{"channel": c, "instrument_mi": round(float(instrument[c]), 3),
                                               "pitch_mi": round(float(pitch[c]), 3), "rank": int(rank[c])}

@@ -33,7 +33,7 @@ class DenoiserTrainingConfig:
     ema: float = 0.998  # decay of the weight average that is returned; ema_rate's warm-up ramp stays below it until
     # step 4,490, so over 2,500 steps the shipped average is the ramp's (a power-function average, gamma about 8)
     known_share: float = 0.0  # share of items that also see clean known channels (needs DiTConfig.known_input)
-    known_extra: float = 0.75  # ... where besides the codec's structure channels each channel is known with a
+    known_extra: float = 0.75  # ... where besides the always-known structure channels each channel is known with a
     # probability drawn uniformly from [0, known_extra], so any MI-inpaint split is in the training distribution
     always_known: int | None = None  # how many of the codec's leading structure channels an inpainting item always
     # sees known; None: all of them. 4 with the harmonic codec: its pitch and onset, its periodicity (the flute's
@@ -206,7 +206,7 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
                    row_weights: Tensor | None = None) -> tuple[DiT, dict]:
     """Train from scratch, deterministically for a given seed; returns the weight average (EMA), on the CPU. The
     codec's first `structure_channels` channels are its structure: always among the known ones when an item has
-    any. The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
+    any (the first `config.always_known` of them when that is set). The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
     conditions and noise do not depend on the device. `channel_weights` (C,) scale each channel's loss;
     `after_step(step, net)` sees the raw network after every optimiser step (to keep other weight averages);
     `decode` (latents -> log-magnitudes, the frozen codec's, on `device`) serves config.spectral_weight (edm_loss
