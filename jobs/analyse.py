@@ -31,7 +31,6 @@ from timbre.edits import EditSpec, SamplerConfig
 from timbre.errors import ConfigError
 from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import MANIFEST, load_bundle, save_bundle
-from timbre.models.protocols import structure_channels
 
 # (label, method, space, params): each method's strength from weak to strong. Noise fractions are of sigma_max = 80
 # while latents have std 0.5, so the informative range is small: at 0.05 (sigma 4) the source is mostly gone
@@ -183,7 +182,7 @@ def run_mi(args) -> int:
     bundle = load_bundle(folder)
     out = Path(args.out) if args.out else folder
     analysis = analyse_and_record(bundle.codec, args.corpus_seed, args.notes, out / "mi.json", out / "mi.png")
-    save_bundle(replace(bundle, **analysis.bundle_tensors(structure_channels(bundle.codec))), folder)
+    save_bundle(replace(bundle, **analysis.bundle_tensors(bundle.held_channels)), folder)
     print(json.dumps(analysis.summary(), indent=2))
     print(f"wrote the channel ranking and timbre basis into {folder}; record and plot in {out}")
     return 0

@@ -482,8 +482,8 @@ def analyse_and_assemble(ctx: Context) -> None:
         denoiser=EDMPrecond(net, ctx.scale.denoiser_training.sigma_data), conditioner=conditioner_model,
         null_cond=torch.zeros(conditioner_model.dim), instruments=INSTRUMENT_NAMES,
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
-        provenance=provenance, **analysis.bundle_tensors(structure_channels(codec_model)))
-    save_bundle(bundle, ctx.out)
+        provenance=provenance, always_known=ctx.scale.denoiser_training.always_known)
+    save_bundle(replace(bundle, **analysis.bundle_tensors(bundle.held_channels)), ctx.out)
 # The harmonic codec (pitch, onset and periodicity as structure channels) and its 8-block inpainting DiT trained on 900
 # melodic stems, the first line to meet the generation bar (docs/models.md, "Where it stands"), shipped from the
 # twenty-sixth session to the twenty-eighth

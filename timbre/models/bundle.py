@@ -18,7 +18,8 @@ from timbre.models.debug import (DEBUG_INSTRUMENTS, FrameCodec, FrameCodecConfig
                                  HashConditionerConfig, PooledClassifier, PooledClassifierConfig, debug_dit)
 from timbre.models.checkpoint import load_component, load_tensors, save_component, save_tensors
 from timbre.models.dit import randomize_
-from timbre.models.protocols import Codec, Conditioner, LatentClassifier, embeds_audio, level_hold
+from timbre.models.protocols import (Codec, Conditioner, LatentClassifier, embeds_audio, level_hold,
+                                    structure_channels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +41,15 @@ class ModelBundle:
     provenance: Mapping[str, Any] = field(default_factory=dict)  # corpus seed, training metrics, versions
     edit_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per method, the settings its
     # edits were tuned at, used where a request leaves one out (timbre.edits.defaults)
+    always_known: int | None = None  # how many of the codec's leading structure channels the denoiser always saw
+    # known in training (DenoiserTrainingConfig.always_known); None: every one the codec declares
+
+    @property
+    def held_channels(self) -> int:
+        """How many leading channels the raw ranking keeps last, so that MI-inpaint regenerates them only when k
+        reaches beyond every other channel: those the denoiser always saw known in training. A structure channel it
+        saw known only as often as the timbre channels keeps its MI rank, and an edit may regenerate it."""
+        return structure_channels(self.codec) if self.always_known is None else self.always_known
 
     @property
     def sample_rate(self) -> int:
@@ -141,6 +151,8 @@ def save_bundle(bundle: ModelBundle, folder: Path, dtype: torch.dtype | None = N
                 "components": sorted(parts), "provenance": dict(bundle.provenance)}
     if bundle.edit_defaults:
         manifest["edit_defaults"] = {method: dict(settings) for method, settings in bundle.edit_defaults.items()}
+    if bundle.always_known is not None:
+        manifest["always_known"] = bundle.always_known
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
@@ -194,7 +206,21 @@ def load_bundle_folder(folder: Path) -> ModelBundle:
                        instruments=tuple(manifest["instruments"]), latent_classifier=parts.get("latent_classifier"),
                        audio_classifier=parts.get("audio_classifier"),
                        **{k: analysis.get(k) for k in ANALYSIS_TENSORS}, provenance=manifest.get("provenance", {}),
-                       edit_defaults=read_edit_defaults(folder, manifest))
+                       edit_defaults=read_edit_defaults(folder, manifest),
+                       always_known=read_always_known(folder, manifest, parts["codec"]))
+
+
+def read_always_known(folder: Path, manifest: Mapping[str, Any], codec: Codec) -> int | None:
+    """The manifest's "always_known", checked against the codec's structure channels; ModelError naming the
+    manifest."""
+    value = manifest.get("always_known")
+    if value is None:
+        return None
+    declared = structure_channels(codec)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= declared:
+        raise ModelError(f"{folder / MANIFEST}: always_known must be a whole number from 0 to the codec's "
+                         f"{declared} structure channels, got {value!r}")
+    return value
 
 
 def read_edit_defaults(folder: Path, manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
