@@ -7,6 +7,7 @@ harmonic codec's structure channels too.
 --fallbacks sets where Diff-TONE swaps when its classifier never changes its mind (on recordings, most items).
 Usage: python benchmarks/pilots/diff_tone_recordings.py [--model default] [--methods diff-tone diff-midpoint]
        [--ks 1 0.75] [--cfgs 4] [--fallbacks 0.5] [--items 120] [--first 0] [--steps 16] [--by-instrument]
+       [--space raw]
 """
 import argparse
 import itertools
@@ -34,6 +35,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--by-instrument", action="store_true", help="also each target's accuracy and voicing kept")
+    p.add_argument("--space", choices=("raw", "basis"), default=None,
+                   help="where k splits the channels (default: the bundle's edit default space, else its first)")
     args = p.parse_args()
     bundle = load_bundle(args.model)
     items = held_out_items(0, args.items, args.seconds, len(bundle.instruments), first=args.first)
@@ -44,9 +47,9 @@ def main() -> None:
             spec = EditSpec.build(method, SamplerConfig(steps=args.steps, cfg=cfg), k=k,
                                   **({} if fallback is None else {"fallback": fallback}))
             with torch.no_grad():
-                edited = run_edits(bundle, items, spec, None, args.seed)
+                edited = run_edits(bundle, items, spec, args.space, args.seed)
             scores = edit_scores(bundle, items, edited, source, rendition)
-            print(json.dumps({"method": method, "k": k, "cfg": cfg, "steps": args.steps, "first": args.first,
+            print(json.dumps({"method": method, "space": args.space or bundle.default_space, "k": k, "cfg": cfg, "steps": args.steps, "first": args.first,
                               **({} if fallback is None else {"fallback": fallback}),
                               **{name: round(v, 4) if isinstance(v, float) else v for name, v in scores.items()
                                  if args.by_instrument or not name.endswith("by_instrument")},
