@@ -49,7 +49,8 @@ def main() -> None:
             with torch.no_grad():
                 edited = run_edits(bundle, items, spec, args.space, args.seed)
             scores = edit_scores(bundle, items, edited, source, rendition)
-            print(json.dumps({"method": method, "space": args.space or bundle.default_space, "k": k, "cfg": cfg, "steps": args.steps, "first": args.first,
+            print(json.dumps({"method": method, "space": args.space or bundle.default_space, "k": k, "cfg": cfg,
+                              "steps": args.steps, "first": args.first,
                               **({} if fallback is None else {"fallback": fallback}),
                               **{name: round(v, 4) if isinstance(v, float) else v for name, v in scores.items()
                                  if args.by_instrument or not name.endswith("by_instrument")},
