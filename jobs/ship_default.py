@@ -15,10 +15,12 @@ from timbre.models.bundle import load_bundle_folder, save_bundle
 
 # The settings the shipped bundle's MI-inpaint edits were measured at (docs/models.md, "The shipped bundle"): raw
 # channels, where the harmonic codec holds the pitch in its structure channels by construction; every structure
-# step clamped (its DiT reads the structure clean, so a free structure only drifts); three quarters of the other
-# channels renoised; guidance 2 (cfg 4 and 6 trade target accuracy and voicing away). Diff-TONE and its baselines
-# regenerate the same three quarters of the channels and hold the rest (the structure channels among them) to the
-# recording's inversion path: regenerating every channel, as the paper does, loses the melody on this bundle
+# step clamped (its DiT reads the structure clean, so a free structure only drifts); three quarters of the channels
+# renoised: the MI ranking's top 48, which hold the codec's periodicity (its DiT was trained with it known only as
+# the timbre channels are, `always_known` 4) and never the pitch or the onset, ranked last; guidance 2 (cfg 4 and 6
+# trade target accuracy and voicing away). Diff-TONE and its baselines regenerate the same three quarters of the
+# channels and hold the rest (the pitch and onset among them) to the recording's inversion path: regenerating every
+# channel, as the paper does, loses the melody on this bundle
 # (median 533 cents on held-out melodies; 0 cents held). Guidance 2, as MI-inpaint's, keeps the voicing (90% of the
 # source's voiced frames against 73% at cfg 4); Diff-TONE's classifier seldom changes its mind on a recording, and
 # swapping at a quarter of the steps then, not the midpoint, is heard as the target 77.5% of the time against 28%

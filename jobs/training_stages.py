@@ -493,9 +493,11 @@ HARMONIC_STEMS_900 = "full-harmonic-known-high-noise-timbre-weighted-ceiling-dee
 SCALES.update({f"{size}{HARMONIC_STEMS_900.removeprefix('full')}-one-product": denoiser_variant(
     SCALES[f"{size}{HARMONIC_STEMS_900.removeprefix('full')}"], one_product_gradients=True)
     for size in ("full", "smoke")})
-# The shipped default since the twenty-ninth session; `timbre train` trains it unless told another scale
-SHIPPED_SCALE = f"{HARMONIC_STEMS_900}-one-product"
+# (shipped in the twenty-ninth session and the thirtieth)
+ONE_PRODUCT = f"{HARMONIC_STEMS_900}-one-product"
 # ... with the codec's periodicity not always known to the inpainting DiT (DenoiserTrainingConfig.always_known 4: pitch
 # and onset), so that an edit may regenerate it (the flute, whose breath it marks, docs/models.md)
-SCALES.update({f"{size}{SHIPPED_SCALE.removeprefix('full')}-periodicity-free": denoiser_variant(
-    SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"], always_known=4) for size in ("full", "smoke")})
+SCALES.update({f"{size}{ONE_PRODUCT.removeprefix('full')}-periodicity-free": denoiser_variant(
+    SCALES[f"{size}{ONE_PRODUCT.removeprefix('full')}"], always_known=4) for size in ("full", "smoke")})
+# The shipped default since the thirty-first session; `timbre train` trains it unless told another scale
+SHIPPED_SCALE = f"{ONE_PRODUCT}-periodicity-free"

@@ -7,7 +7,7 @@ import soundfile as sf
 import torch
 
 from jobs.cli import main
-from jobs.training_stages import SCALES
+from jobs.training_stages import SCALES, SHIPPED_SCALE
 from timbre.analysis.generation import generate_instrument, structure_mask
 from timbre.edits import SamplerConfig
 from timbre.errors import ModelError
@@ -179,6 +179,20 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
     _edits_a_tone_in_raw_channels(out, tmp_path)
 
 
+def test_the_shipped_scale_records_that_its_dit_always_saw_only_pitch_and_onset_known_and_ranks_the_periodicity(
+        tmp_path):
+    assert SHIPPED_SCALE.endswith("-periodicity-free")
+    out = tmp_path / "shipped"
+    assert main(["train", "all", "--out", str(out), "--scale", f"smoke{SHIPPED_SCALE.removeprefix('full')}"]) == 0
+    assert json.loads((out / "training" / "denoiser.json").read_text())["config"]["always_known"] == 4
+    bundle = load_bundle(out)
+    assert (bundle.always_known, bundle.held_channels, bundle.codec.structure_channels) == (4, 4, 6)
+    ranking = bundle.channel_ranking.tolist()
+    assert set(ranking[-4:]) == {0, 1, 2, 3}  # pitch and onset last; the periodicity (4, 5) keeps its MI rank
+    mi = json.loads((out / "training" / "mi.json").read_text())["raw_instrument_mi"]
+    assert [ranking.index(c) for c in (4, 5)] == [sum(mi[o] > mi[c] for o in range(4, 12)) for c in (4, 5)]
+
+
 @pytest.mark.parametrize("scale,p_mean,known_share,steps", [("smoke-harmonic-known", -1.2, 0.5, 3),
                                                              ("smoke-harmonic-known-high-noise-long", 0.0, 0.75, 6),
                                                              ("smoke-harmonic-known-high-noise-longer", 0.0, 0.75, 12)])
@@ -296,6 +310,9 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     fast = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
                          "-one-product"])
     assert _changed(fast, more) == {("denoiser_training", "one_product_gradients"): True}
+    free = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
+                         "-one-product-periodicity-free"])
+    assert _changed(free, fast) == {("denoiser_training", "always_known"): 4}
 
 
 @pytest.mark.parametrize("share", [1.0, None])
