@@ -35,11 +35,11 @@ class ChannelAnalysis:
     frames: int  # frames analysed
     samples: int  # samples the MI is estimated over: one per note when the frames name their notes
 
-    def bundle_tensors(self, structure_channels: int = 0) -> dict[str, torch.Tensor]:
-        """The rankings and basis as a ModelBundle stores them. A codec whose first `structure_channels` channels
-        hold the structure by construction has them moved to the end of the raw ranking, in MI order, so that
-        MI-inpaint renoises them only when k reaches beyond every other channel."""
-        return {"channel_ranking": torch.from_numpy(structure_last(self.raw_ranking, structure_channels)),
+    def bundle_tensors(self, held_channels: int = 0) -> dict[str, torch.Tensor]:
+        """The rankings and basis as a ModelBundle stores them. The first `held_channels` channels (structure by
+        construction that the bundle's DiT always saw known: ModelBundle.held_channels) are moved to the end of the
+        raw ranking, in MI order, so that MI-inpaint renoises them only when k reaches beyond every other channel."""
+        return {"channel_ranking": torch.from_numpy(structure_last(self.raw_ranking, held_channels)),
                 "channel_basis": torch.from_numpy(self.basis).float(),
                 "basis_ranking": torch.from_numpy(self.basis_ranking.copy())}
 
