@@ -493,7 +493,7 @@ HARMONIC_STEMS_900 = "full-harmonic-known-high-noise-timbre-weighted-ceiling-dee
 SCALES.update({f"{size}{HARMONIC_STEMS_900.removeprefix('full')}-one-product": denoiser_variant(
     SCALES[f"{size}{HARMONIC_STEMS_900.removeprefix('full')}"], one_product_gradients=True)
     for size in ("full", "smoke")})
-# (shipped in the twenty-ninth session and the thirtieth)
+# The one-product scale, shipped in the twenty-ninth session and the thirtieth
 ONE_PRODUCT = f"{HARMONIC_STEMS_900}-one-product"
 # ... with the codec's periodicity not always known to the inpainting DiT (DenoiserTrainingConfig.always_known 4: pitch
 # and onset), so that an edit may regenerate it (the flute, whose breath it marks, docs/models.md)
