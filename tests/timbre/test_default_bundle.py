@@ -30,6 +30,16 @@ def test_it_is_versioned_small_and_complete(bundle):
     assert bundle.codec.channels == 64 and structure_channels(bundle.codec) == 6 and bundle.conditioner.dim == 512
 
 
+def test_its_edit_defaults_regenerate_the_periodicity_and_hold_pitch_and_onset(bundle):
+    """The DiT always saw pitch and onset (channels 0-3) known and the periodicity (4, 5) only as the timbre channels,
+    so the ranking keeps pitch and onset last and k 0.75 regenerates the periodicity (docs/models.md)."""
+    from timbre.edits.channel_split import timbre_mask
+
+    assert (bundle.always_known, bundle.held_channels) == (4, 4)
+    regenerated = timbre_mask(bundle.channel_ranking, bundle.edit_defaults["mi-inpaint"]["k"])
+    assert regenerated[4:6].all() and not regenerated[:4].any() and int(regenerated.sum()) == 48
+
+
 @torch.no_grad()
 def test_codec_round_trip_keeps_the_pitch_of_held_out_melodies(bundle):
     examples, waves = _stems([i for i in range(12) if stem_example(0, "test", i).voices == 1][:3])
