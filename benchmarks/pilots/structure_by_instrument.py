@@ -3,9 +3,10 @@ ranking would place them. MI-inpaint holds every structure channel of the source
 edit to a target whose structure differs from the source's (the flute's breathy, less periodic frames) then asks the
 DiT for the target's timbre on the source's structure.
 
-Prints, per instrument, the quartiles of each STFT frame's periodicity and the 99th percentile of its onset strength (onsets are a few frames in a hundred)
-over held-out stems, then each structure channel's instrument and pitch MI from the bundle's analysis record and its
-rank by instrument MI among all channels (0: the most instrument-informative, as the paper ranks).
+Prints, per instrument, the quartiles of each STFT frame's periodicity and the 99th percentile of its onset
+strength (onsets are a few frames in a hundred) over held-out stems, then each structure channel's instrument and
+pitch MI from the bundle's analysis record and its rank by instrument MI among all channels (0: the most
+instrument-informative, as the paper ranks).
 Usage: python benchmarks/pilots/structure_by_instrument.py [--model default] [--stems 60]"""
 import argparse
 import json

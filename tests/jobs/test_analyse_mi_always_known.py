@@ -4,15 +4,12 @@ from dataclasses import replace
 import pytest
 
 from jobs.cli import main
+from tests.timbre.models.test_harmonic_codec import TINY  # 6 structure channels (stride 2) and 8 timbre channels
 from timbre.denoisers import EDMPrecond
 from timbre.errors import ModelError
 from timbre.models.bundle import MANIFEST, debug_bundle, load_bundle, save_bundle
 from timbre.models.debug import debug_dit
-from timbre.models.harmonic_codec import HarmonicCodec, HarmonicCodecConfig
-
-# 6 structure channels (pitch, onset and periodicity at stride 2) and 8 timbre channels
-TINY = HarmonicCodecConfig(n_fft=512, stft_hop=128, stride=2, harmonics=12, floor_lifter=4, floor_window=5,
-                           timbre_channels=8, low_hz=180.0, high_hz=1100.0, griffin_lim_iters=16)
+from timbre.models.harmonic_codec import HarmonicCodec
 
 
 def _harmonic_bundle(always_known):

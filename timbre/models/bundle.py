@@ -18,8 +18,8 @@ from timbre.models.debug import (DEBUG_INSTRUMENTS, FrameCodec, FrameCodecConfig
                                  HashConditionerConfig, PooledClassifier, PooledClassifierConfig, debug_dit)
 from timbre.models.checkpoint import load_component, load_tensors, save_component, save_tensors
 from timbre.models.dit import randomize_
-from timbre.models.protocols import (Codec, Conditioner, LatentClassifier, embeds_audio, level_hold,
-                                    structure_channels)
+from timbre.models.protocols import (Codec, Conditioner, LatentClassifier, always_known_count, embeds_audio,
+                                    level_hold, structure_channels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +49,7 @@ class ModelBundle:
         """How many leading channels the raw ranking keeps last, so that MI-inpaint regenerates them only when k
         reaches beyond every other channel: those the denoiser always saw known in training. A structure channel it
         saw known only as often as the timbre channels keeps its MI rank, and an edit may regenerate it."""
-        return structure_channels(self.codec) if self.always_known is None else self.always_known
+        return always_known_count(structure_channels(self.codec), self.always_known)
 
     @property
     def sample_rate(self) -> int:

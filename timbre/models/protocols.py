@@ -38,6 +38,12 @@ def structure_channels(codec) -> int:
     return int(getattr(codec, "structure_channels", 0))
 
 
+def always_known_count(structure: int, always_known: int | None) -> int:
+    """How many of a codec's `structure` leading structure channels a denoiser always sees known: `always_known`
+    (DenoiserTrainingConfig.always_known, ModelBundle.always_known), or every one when that is None."""
+    return structure if always_known is None else always_known
+
+
 def level_hold(codec) -> Callable[[Tensor, Tensor], Tensor] | None:
     """The codec's (guided, conditional) -> guided latents with each frame's rendered level made the conditional's
     (the harmonic codec's hold_level), or None for a codec whose level the latents do not hold apart."""

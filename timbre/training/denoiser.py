@@ -11,7 +11,7 @@ from timbre.corpus.prompts import TRAIN_TEMPLATES, prompt
 from timbre.denoisers import EDMPrecond
 from timbre.models.dit import DiT, DiTConfig
 from timbre.models.layers import use_one_product_gradients
-from timbre.models.protocols import Conditioner
+from timbre.models.protocols import Conditioner, always_known_count
 from timbre.training.codec import compressed_magnitude
 from timbre.training.loop import Progress, fit, seeded
 from timbre.training.pool import Pool
@@ -116,7 +116,7 @@ def always_known_channels(channels: int, structure_channels: int, config: Denois
     if config.always_known is not None and config.always_known > structure_channels:
         raise ValueError(f"always_known ({config.always_known}) is more than the codec's {structure_channels} "
                          "structure channels")
-    return torch.arange(channels) < (structure_channels if config.always_known is None else config.always_known)
+    return torch.arange(channels) < always_known_count(structure_channels, config.always_known)
 
 
 def edm_lambda(sigma: Tensor, sigma_data: float) -> Tensor:
@@ -206,8 +206,9 @@ def train_denoiser(model_config: DiTConfig, config: DenoiserTrainingConfig, late
                    row_weights: Tensor | None = None) -> tuple[DiT, dict]:
     """Train from scratch, deterministically for a given seed; returns the weight average (EMA), on the CPU. The
     codec's first `structure_channels` channels are its structure: always among the known ones when an item has
-    any (the first `config.always_known` of them when that is set). The network trains on `device`; every random draw comes from one CPU generator, so a run's batches,
-    conditions and noise do not depend on the device. `channel_weights` (C,) scale each channel's loss;
+    any (the first `config.always_known` of them when that is set). The network trains on `device`; every random
+    draw comes from one CPU generator, so a run's batches, conditions and noise do not depend on the device.
+    `channel_weights` (C,) scale each channel's loss;
     `after_step(step, net)` sees the raw network after every optimiser step (to keep other weight averages);
     `decode` (latents -> log-magnitudes, the frozen codec's, on `device`) serves config.spectral_weight (edm_loss
     refuses its absence on the first step); `row_weights` (N,) draw the crops' rows in proportion to them (every row
