@@ -25,11 +25,11 @@ import torch
 
 from jobs.mi_plot import analyse_and_record
 from jobs.tradeoff_plot import plot_tradeoff
-from timbre.analysis.edit_quality import codec_round_trip, edit_scores, held_out_items, oracle_swap, run_edits
+from timbre.analysis.edit_quality import (codec_round_trip, edit_scores, held_out_items, oracle_swap, run_edits,
+                                         source_and_rendition_contours)
 from timbre.batch_edit import WindowConfig
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.errors import ConfigError
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import MANIFEST, load_bundle, save_bundle
 
 # (label, method, space, params): each method's strength from weak to strong. Noise fractions are of sigma_max = 80
@@ -193,9 +193,8 @@ def run_tradeoff(args) -> int:
     out = Path(args.out or "tradeoff")
     out.mkdir(parents=True, exist_ok=True)
     items = held_out_items(args.corpus_seed, args.items, args.seconds, len(bundle.instruments))
-    source_contour = pitch_contour(items.waves, bundle.sample_rate)
+    source_contour, rendition_contour = source_and_rendition_contours(items)
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
-    rendition_contour = pitch_contour(items.renditions, bundle.sample_rate)
     known = {m for _, m, _, _ in SWEEP} | {kind for _, kind, _, _ in REFERENCES}
     wanted = set(args.methods.split(",")) if args.methods else known
     if wanted - known:

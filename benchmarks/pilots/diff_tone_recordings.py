@@ -16,9 +16,8 @@ import time
 
 import torch
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
+from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits, source_and_rendition_contours
 from timbre.edits import EditSpec, SamplerConfig
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 
 
@@ -40,7 +39,7 @@ def main() -> None:
     args = p.parse_args()
     bundle = load_bundle(args.model)
     items = held_out_items(0, args.items, args.seconds, len(bundle.instruments), first=args.first)
-    source, rendition = (pitch_contour(w, bundle.sample_rate) for w in (items.waves, items.renditions))
+    source, rendition = source_and_rendition_contours(items)
     for cfg, k, method in itertools.product(args.cfgs, args.ks, args.methods):
         for fallback in args.fallbacks if method == "diff-tone" else [None]:
             start = time.perf_counter()

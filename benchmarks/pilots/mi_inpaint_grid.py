@@ -35,10 +35,10 @@ import time
 import torch
 
 from timbre.analysis.channels import analyse_channels
-from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items, run_edits
+from timbre.analysis.edit_quality import (edit_latents, edit_scores, held_out_items, run_edits,
+                                         source_and_rendition_contours)
 from timbre.analysis.frames import note_frames
 from timbre.edits import EditSpec, SamplerConfig
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import ModelBundle, load_bundle
 
 
@@ -84,7 +84,7 @@ def main() -> None:
     args = p.parse_args()
     shipped = with_regenerated(load_bundle(args.model), args.regenerate)
     items = held_out_items(0, args.items, args.seconds, len(shipped.instruments), first=args.first)
-    source, rendition = (pitch_contour(w, shipped.sample_rate) for w in (items.waves, items.renditions))
+    source, rendition = source_and_rendition_contours(items)
     for pinned in args.pinned:
         bundle = shipped if pinned is None else with_pinned_basis(shipped, pinned)
         if pinned is not None:

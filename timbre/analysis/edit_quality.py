@@ -135,6 +135,13 @@ def oracle_swap(bundle: ModelBundle, items: EditItems, space: str, k: float, bat
 
 
 @torch.no_grad()
+def source_and_rendition_contours(items: EditItems) -> tuple:
+    """The pitch contours of the items' sources and of their renditions, both at the source's listening level."""
+    return (pitch_contour(items.waves, SAMPLE_RATE),
+            None if items.renditions is None else pitch_contour(items.renditions, SAMPLE_RATE, reference=items.waves))
+
+
+@torch.no_grad()
 def edit_scores(bundle: ModelBundle, items: EditItems, edited: Tensor, source_contour=None,
                 rendition_contour=None) -> dict:
     """Target accuracy, source-instrument retention and pitch agreement with the source audio (and, given the
@@ -143,7 +150,7 @@ def edit_scores(bundle: ModelBundle, items: EditItems, edited: Tensor, source_co
         raise ValueError(f"bundle {bundle.name} has no audio classifier to judge edits with")
     predicted = bundle.audio_classifier(edited).argmax(-1)
     source_contour = source_contour or pitch_contour(items.waves, SAMPLE_RATE)
-    edited_contour = pitch_contour(edited, SAMPLE_RATE)
+    edited_contour = pitch_contour(edited, SAMPLE_RATE, reference=items.waves)
     pitch = pitch_agreement(source_contour, edited_contour, rendition_contour)
     return {"target_accuracy": float((predicted == items.targets).float().mean()),
             "target_accuracy_by_instrument": accuracy_by_target(bundle.instruments, items.targets, predicted),

@@ -104,7 +104,8 @@ def evaluate_pair(judges: Judges, pair: Pair) -> ItemResult:
             values["correct"] = float(predicted == pair.target_instrument)
     if problems["source"] is None and output_ok:
         source = torch.from_numpy(np.ascontiguousarray(pair.source, dtype=np.float32))
-        contours = pitch_contour(torch.stack(_same_length(source, output)), rate)  # both in one PESTO call
+        pair_waves = torch.stack(_same_length(source, output))  # both in one PESTO call, at the source's level
+        contours = pitch_contour(pair_waves, rate, reference=pair_waves[:1].expand(2, -1))
         distance = dynamic_pitch_distance(contours[0], contours[1])
         values.update(dpd_cents=distance.cents, dpd_pitch_class_cents=distance.pitch_class_cents,
                       within_50_cents=distance.within_50_cents, voiced_kept=distance.voiced_kept)

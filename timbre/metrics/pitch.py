@@ -1,4 +1,10 @@
-"""Pitch contours with PESTO and frame-wise agreement of two contours (pitch kept through an edit)."""
+"""Pitch contours with PESTO and frame-wise agreement of two contours (pitch kept through an edit).
+
+PESTO's voicing confidence is a small network on the CQT's linear energy, so it reads loudness as well as
+periodicity: a clean tone is voiced at -20 dBFS and not at -40. Every clip is therefore tracked at a listening level,
+its reference's sample peak brought to LISTENING_PEAK_DBFS (MI-guided inpainting §4.5.4 loudness-normalises its
+outputs too): a contour does not depend on the gain a stem was rendered at, while an output compared with its source
+takes the source's gain, so an output much quieter than its source still loses its voicing."""
 from dataclasses import dataclass
 
 import torch
@@ -6,6 +12,7 @@ from torch import Tensor
 
 STEP_MS = 10.0  # contour hop
 VOICED = 0.5  # PESTO confidence above which a frame counts as voiced
+LISTENING_PEAK_DBFS = -1.0  # each clip is tracked with its reference's sample peak here
 
 
 @dataclass(frozen=True)
@@ -24,11 +31,24 @@ class Contour:
         return Contour(self.hz[item: item + 1], self.confidence[item: item + 1])
 
 
-def pitch_contour(wave: Tensor, sample_rate: int) -> Contour:
-    """PESTO (Riou et al. 2023) on (B, S) mono waves; its weights ship in its wheel, nothing is fetched."""
+def listening_gain(reference: Tensor) -> Tensor:
+    """(B, S) -> (B, 1): the gain that brings each clip's sample peak to LISTENING_PEAK_DBFS (1 for a silent clip)."""
+    peak = reference.detach().abs().amax(-1, keepdim=True).double()
+    wanted = 10 ** (LISTENING_PEAK_DBFS / 20)
+    return torch.where(peak > 0, wanted / peak.clamp_min(1e-30), torch.ones_like(peak))
+
+
+def pitch_contour(wave: Tensor, sample_rate: int, reference: Tensor | None = None) -> Contour:
+    """PESTO (Riou et al. 2023) on (B, S) mono waves, each scaled by `listening_gain` of its reference: the wave
+    itself by default, or the source (B, S') an output is to be compared with. Its weights ship in its wheel,
+    nothing is fetched."""
     import pesto  # imported here: it pulls torchaudio, which only the pitch metric needs
 
-    _, hz, confidence, _ = pesto.predict(wave.float(), sample_rate, step_size=STEP_MS)
+    gain = listening_gain(wave if reference is None else reference)
+    if gain.shape[0] != wave.shape[0]:
+        raise ValueError(f"reference has {gain.shape[0]} clips for {wave.shape[0]} waves")
+    _, hz, confidence, _ = pesto.predict((wave.double() * gain.to(wave.device)).float(), sample_rate,
+                                         step_size=STEP_MS)
     return Contour(hz.reshape(wave.shape[0], -1), confidence.reshape(wave.shape[0], -1))
 
 

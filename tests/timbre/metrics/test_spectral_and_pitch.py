@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from timbre.metrics.pitch import Contour, pitch_agreement, pitch_contour
+from timbre.metrics.pitch import LISTENING_PEAK_DBFS, Contour, cents, listening_gain, pitch_agreement, pitch_contour
 from timbre.metrics.spectral import multi_resolution_spectral_distance
 
 RATE = 16000
@@ -47,3 +47,35 @@ def test_voicing_is_also_counted_only_where_the_reference_stays_voiced():
     result = pitch_agreement(source, output, reference)
     assert result["voiced_kept"] == 0.5 and result["voiced_kept_where_reference_voiced"] == 0.75
     assert "voiced_kept_where_reference_voiced" not in pitch_agreement(source, output)
+
+
+def _fading(hz, seconds=1.0, fade_db=40.0):
+    """A harmonic tone whose level falls by fade_db over its length, as a plucked note's does."""
+    t = torch.arange(int(seconds * RATE)) / RATE
+    tone = sum(0.5 ** k * torch.sin(2 * math.pi * hz * (k + 1) * t) for k in range(6))
+    return tone / tone.abs().max() * 10 ** (-fade_db * t / seconds / 20)
+
+
+def test_listening_gain_puts_each_peak_at_the_listening_level_and_leaves_silence_alone():
+    waves = torch.stack([0.01 * _sine(220), 2.0 * _sine(220), torch.zeros(RATE)])
+    gain = listening_gain(waves)
+    peaks = (waves * gain).abs().amax(-1)
+    assert peaks[:2].tolist() == pytest.approx([10 ** (LISTENING_PEAK_DBFS / 20)] * 2, rel=1e-6)
+    assert gain[2].item() == 1.0
+
+
+def test_a_contour_does_not_depend_on_the_gain_a_clip_was_rendered_at():
+    note = _fading(220)
+    loud, quiet = pitch_contour(note[None], RATE), pitch_contour(0.003 * note[None], RATE)
+    assert 0.5 < loud.voiced.float().mean() < 1.0  # the fade's tail is unvoiced even at full scale
+    assert torch.equal(loud.voiced, quiet.voiced)
+    assert cents(quiet.hz, loud.hz)[loud.voiced].abs().max() < 1.0
+
+
+def test_an_output_is_tracked_at_its_sources_level_so_a_faded_output_loses_its_voicing():
+    source, output = _fading(220, fade_db=0)[None], 10 ** (-60 / 20) * _fading(220, fade_db=0)[None]
+    alone = pitch_agreement(pitch_contour(source, RATE), pitch_contour(output, RATE))
+    against = pitch_agreement(pitch_contour(source, RATE), pitch_contour(output, RATE, reference=source))
+    assert alone["voiced_kept"] > 0.95 and against["voiced_kept"] == 0.0
+    with pytest.raises(ValueError, match="reference has 2 clips for 1 waves"):
+        pitch_contour(output, RATE, reference=source.expand(2, -1))
