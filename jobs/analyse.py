@@ -29,6 +29,7 @@ from timbre.analysis.edit_quality import (codec_round_trip, edit_scores, held_ou
                                          source_and_rendition_contours)
 from timbre.batch_edit import WindowConfig
 from timbre.edits import EditSpec, SamplerConfig
+from timbre.edits.diff_tone import ESTIMATES
 from timbre.errors import ConfigError
 from timbre.models.bundle import MANIFEST, load_bundle, save_bundle
 
@@ -82,6 +83,9 @@ def add_parser(sub) -> None:
                         "whose codec declares structure channels and whose DiT reads known channels)")
     p.add_argument("--fixed-steps", default="",
                    help="diff-tone: also swap every item at each of these steps (comma-separated, e.g. 6,7,9,10)")
+    p.add_argument("--estimate", choices=ESTIMATES, default="guided",
+                   help="diff-tone: what the classifier reads each step: the guided x0_hat (the paper's) or the "
+                        "unconditional one from the same state (default: guided)")
     p.add_argument("--shuffled", action="store_true",
                    help="diff-tone: also swap each item at another item's Diff-TONE step (a seeded permutation)")
     p.add_argument("--device", default="cpu", help="generation: where the bundle samples, decodes and judges, e.g. "
@@ -121,7 +125,8 @@ def run_diff_tone(args) -> int:
         fixed = tuple(int(s) for s in args.fixed_steps.split(",") if s.strip())
     except ValueError:
         raise ConfigError(f"--fixed-steps takes comma-separated step numbers, got {args.fixed_steps!r}") from None
-    result = diff_tone_on_generations(bundle, args.items, frames, sampler, args.seed, fixed, args.shuffled)
+    result = diff_tone_on_generations(bundle, args.items, frames, sampler, args.seed, fixed, args.shuffled,
+                                      args.estimate)
     record = {"model": bundle.name, "sampler": asdict(sampler), **result,
               "seconds": round(time.perf_counter() - start, 1)}
     out = Path(args.out or "diff-tone")

@@ -99,8 +99,10 @@ def test_analyse_tradeoff_writes_a_row_per_setting(smoke_bundle, tmp_path):
 def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp_path):
     out = tmp_path / "dt"
     assert main(["analyse", "diff-tone", "--model", str(smoke_bundle), "--items", "3", "--seconds", "0.5",
-                 "--steps", "4", "--out", str(out), "--fixed-steps", "1,3", "--shuffled"]) == 0
+                 "--steps", "4", "--out", str(out), "--fixed-steps", "1,3", "--shuffled", "--estimate",
+                 "unconditional"]) == 0
     record = json.loads((out / "diff-tone.json").read_text())
+    assert record["estimate"] == "unconditional"
     assert set(record["methods"]) == {"diff-tone", "diff-midpoint", "diff-random", "diff-step-1", "diff-step-3",
                                       "diff-shuffled"}
     assert set(record["diff_tone_against"]) == set(record["methods"]) - {"diff-tone"}

@@ -37,11 +37,12 @@ def shuffled_steps(steps: Tensor, seed: int) -> Tensor:
 
 @torch.no_grad()
 def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig, seed: int = 0,
-                          fixed_steps: tuple[int, ...] = (), shuffled: bool = False) -> DiffToneGenerations:
+                          fixed_steps: tuple[int, ...] = (), shuffled: bool = False,
+                          estimate: str = "guided") -> DiffToneGenerations:
     """Item i generates instrument i mod K from its prompt and is edited to instrument (i + 1 + i // K) mod K by
     Diff-TONE (Diff-TONE §3) and by a swap at the midpoint and at a random step, from the same noise; with
     `fixed_steps`, also by a swap at each of them ("diff-step-S"), and with `shuffled`, at Diff-TONE's steps
-    permuted across items ("diff-shuffled")."""
+    permuted across items ("diff-shuffled"). `estimate` is what Diff-TONE's classifier reads (DiffToneParams)."""
     if any(not 0 <= s < sampler.steps for s in fixed_steps):
         raise ConfigError(f"fixed swap steps must lie in [0, {sampler.steps}) (the sampling steps), got "
                           f"{list(fixed_steps)}")
@@ -57,7 +58,8 @@ def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler:
     sigmas = sampler.sigmas()
     x_start = randn_items(generators, (bundle.codec.channels, frames)) * sigmas[0]
     model = bundle.edit_model()
-    edit, source_latents = diff_tone_from(model, x_start, source_cond, target_cond, DiffToneParams(), sampler)
+    edit, source_latents = diff_tone_from(model, x_start, source_cond, target_cond,
+                                          DiffToneParams(estimate=estimate), sampler)
     batch = EditBatch(source_latents, target_cond, source_cond, item_generators(seed + 1, ids), tuple(ids))
     baselines = {"diff-midpoint": torch.full((count,), step_at(0.5, sampler.steps)),
                  "diff-random": random_swap_steps(batch, sampler.steps),
@@ -74,14 +76,15 @@ def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler:
 
 @torch.no_grad()
 def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig,
-                             seed: int = 0, fixed_steps: tuple[int, ...] = (), shuffled: bool = False) -> dict:
+                             seed: int = 0, fixed_steps: tuple[int, ...] = (), shuffled: bool = False,
+                             estimate: str = "guided") -> dict:
     """Swap found, target accuracy, share still heard as the source instrument and chroma similarity to the source
     generation, per method; and Diff-TONE against the midpoint (and each other baseline) item by item."""
     if bundle.audio_classifier is None:
         raise ValueError(f"bundle {bundle.name} needs an audio classifier for this check")
-    g = diff_tone_generations(bundle, count, frames, sampler, seed, fixed_steps, shuffled)
+    g = diff_tone_generations(bundle, count, frames, sampler, seed, fixed_steps, shuffled, estimate)
     rate = bundle.sample_rate
-    result = {"items": count, "seconds_each": frames * bundle.codec.hop_length / rate,
+    result = {"items": count, "estimate": estimate, "seconds_each": frames * bundle.codec.hop_length / rate,
               "source_generation_accuracy": float((bundle.audio_classifier(g.source_audio).argmax(-1) == g.sources)
                                                   .float().mean()),
               "swap_found": float(np.mean(g.swap_found)), "swap_step_mean": float(np.mean(g.swap_step)),

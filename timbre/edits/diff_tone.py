@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from timbre.conditions import Cond, select_cond
+from timbre.conditions import Cond, expand_cond, select_cond
+from timbre.denoisers import sigma_batch
 from timbre.edits.base import (EditBatch, EditModel, EditResult, SamplerConfig, check_fraction, generate,
                                invert_source, source_cond, target_cond)
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
@@ -25,15 +26,23 @@ class RegenerationParams:
         check_fraction("k", self.k)
 
 
+ESTIMATES = ("guided", "unconditional")  # what Diff-TONE's classifier may read at each step
+
+
 @dataclass(frozen=True)
 class DiffToneParams(RegenerationParams):
-    """Diff-TONE's settings: k, and where to swap when the classifier never changes its mind."""
+    """Diff-TONE's settings: k, where to swap when the classifier never changes its mind, and what it reads."""
 
     fallback: float = 0.5  # swap at this fraction of the steps then; recorded per item as swap_found = False
+    estimate: str = "guided"  # what the classifier reads each step: the sampler's guided x0_hat (the paper's), or
+    # "unconditional": the denoiser's estimate from the same state with the condition dropped, which holds only the
+    # instrument the state itself already carries (docs/models.md, "Diff-TONE's estimate")
 
     def __post_init__(self):
         super().__post_init__()
         check_fraction("fallback", self.fallback)
+        if self.estimate not in ESTIMATES:
+            raise ConfigError(f"diff-tone estimate must be one of {', '.join(ESTIMATES)}, got {self.estimate!r}")
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,12 @@ def generate_with_swap(model: EditModel, sampler: SamplerConfig, x_start: Tensor
     return out if held is None else held.clean(out)
 
 
+def unconditional_estimate(model: EditModel, step: dict) -> Tensor:
+    """The denoiser's x0_hat from a sampling step's state with the condition dropped."""
+    x = step["x"]
+    return model.denoiser(x, sigma_batch(x, step["sigma"]), expand_cond(model.null_cond, x.shape[0]))
+
+
 def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond, params: DiffToneParams,
                    sampler: SamplerConfig, held: HeldStructure | None = None) -> tuple[EditResult, Tensor]:
     """Diff-TONE from a start state at sigma_max: classify x0_hat each step, swap at the last change.
@@ -103,7 +118,8 @@ def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond
 
     def observe(step):
         states.append(step["x"])
-        estimate = step["denoised"] if held is None else held.clean(step["denoised"])
+        estimate = step["denoised"] if params.estimate == "guided" else unconditional_estimate(model, step)
+        estimate = estimate if held is None else held.clean(estimate)
         predictions.append(model.latent_classifier(estimate).argmax(-1).cpu())
 
     source_output = generate(model, sampler, x_start, sampler.sigmas(), source, callback=observe,

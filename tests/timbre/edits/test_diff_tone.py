@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from timbre.edits import EditSpec, SamplerConfig
+from timbre.conditions import expand_cond
 from timbre.edits.base import invert_source
 from timbre.edits.channel_split import timbre_mask
 from timbre.edits.diff_tone import DiffToneParams, diff_tone_from, generate_with_swap, last_change_step
@@ -185,3 +186,32 @@ def test_holding_channels_needs_a_ranking_and_k_is_checked(bundle):
     assert EditSpec.build("diff-midpoint", EULER).run(model, batch).latents.shape == batch.latents.shape
     with pytest.raises(ConfigError, match=r"^k must be a number in \[0, 1\], got 1.5"):
         EditSpec.build("diff-tone", k=1.5)
+
+
+def test_the_unconditional_estimate_is_the_denoiser_from_each_state_with_the_condition_dropped(bundle):
+    """With estimate "unconditional" the classifier reads D(x_i, sigma_i, null) from the very state each guided step
+    starts from, not the sampler's guided x0_hat."""
+    seen = []
+
+    def classifier(latents):
+        seen.append(latents)
+        return torch.zeros(latents.shape[0], 5)
+
+    recorder = RecordingDenoiser(bundle.denoiser)
+    model = dataclasses.replace(bundle.edit_model(), latent_classifier=classifier, denoiser=recorder)
+    source, target = bundle.conditioner.embed_text(["piano"] * 2), bundle.conditioner.embed_text(["violin"] * 2)
+    x_start = 80 * torch.randn(2, 16, 20, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        diff_tone_from(model, x_start, source, target, DiffToneParams(estimate="unconditional"), EULER)
+        null = expand_cond(model.null_cond, 2)
+        for i in range(EULER.steps):
+            (x, sigma, cond), (x_read, sigma_read, cond_read) = recorder.calls[2 * i: 2 * i + 2]
+            assert torch.equal(cond, source) and torch.equal(cond_read, null) and torch.equal(x_read, x)
+            assert sigma_read == sigma
+            torch.testing.assert_close(seen[i], bundle.denoiser(x, torch.full((2,), sigma), null))
+            assert not torch.allclose(seen[i], bundle.denoiser(x, torch.full((2,), sigma), source))
+
+
+def test_an_unknown_estimate_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match="guided, unconditional"):
+        DiffToneParams(estimate="conditional")
