@@ -5,9 +5,10 @@
 writes edits. The demo found Diff-TONE's edits of recordings losing the melody (837 cents): it regenerates the
 harmonic codec's structure channels too.
 --fallbacks sets where Diff-TONE swaps when its classifier never changes its mind (on recordings, most items).
+--estimates sets what its classifier reads each step (DiffToneParams.estimate: guided, unconditional).
 Usage: python benchmarks/pilots/diff_tone_recordings.py [--model default] [--methods diff-tone diff-midpoint]
        [--ks 1 0.75] [--cfgs 4] [--fallbacks 0.5] [--items 120] [--first 0] [--steps 16] [--by-instrument]
-       [--space raw]
+       [--space raw] [--estimates guided unconditional]
 """
 import argparse
 import itertools
@@ -18,6 +19,7 @@ import torch
 
 from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits, source_and_rendition_contours
 from timbre.edits import EditSpec, SamplerConfig
+from timbre.edits.diff_tone import ESTIMATES
 from timbre.models.bundle import load_bundle
 
 
@@ -28,6 +30,8 @@ def main() -> None:
     p.add_argument("--ks", type=float, nargs="+", default=[1.0, 0.75])
     p.add_argument("--cfgs", type=float, nargs="+", default=[4.0])
     p.add_argument("--fallbacks", type=float, nargs="+", default=[0.5], help="diff-tone's fallback swap fractions")
+    p.add_argument("--estimates", nargs="+", default=["guided"], choices=ESTIMATES,
+                   help="what diff-tone's classifier reads each step")
     p.add_argument("--items", type=int, default=120)
     p.add_argument("--first", type=int, default=0, help="held-out melodies skipped (another item set)")
     p.add_argument("--seconds", type=float, default=4.0)
@@ -41,16 +45,17 @@ def main() -> None:
     items = held_out_items(0, args.items, args.seconds, len(bundle.instruments), first=args.first)
     source, rendition = source_and_rendition_contours(items)
     for cfg, k, method in itertools.product(args.cfgs, args.ks, args.methods):
-        for fallback in args.fallbacks if method == "diff-tone" else [None]:
+        tone = method == "diff-tone"
+        for fallback, estimate in itertools.product(*([args.fallbacks, args.estimates] if tone else [[None], [None]])):
             start = time.perf_counter()
             spec = EditSpec.build(method, SamplerConfig(steps=args.steps, cfg=cfg), k=k,
-                                  **({} if fallback is None else {"fallback": fallback}))
+                                  **({"fallback": fallback, "estimate": estimate} if tone else {}))
             with torch.no_grad():
                 edited = run_edits(bundle, items, spec, args.space, args.seed)
             scores = edit_scores(bundle, items, edited, source, rendition)
             print(json.dumps({"method": method, "space": args.space or bundle.default_space, "k": k, "cfg": cfg,
                               "steps": args.steps, "first": args.first,
-                              **({} if fallback is None else {"fallback": fallback}),
+                              **({"fallback": fallback, "estimate": estimate} if tone else {}),
                               **{name: round(v, 4) if isinstance(v, float) else v for name, v in scores.items()
                                  if args.by_instrument or not name.endswith("by_instrument")},
                               "seconds": round(time.perf_counter() - start, 1)}), flush=True)
