@@ -11,6 +11,7 @@ from timbre.audio import FORMATS, decode_audio, encode_audio
 from timbre.batch_edit import WindowConfig
 from timbre.edits import METHODS, EditSpec, SamplerConfig, param_names
 from timbre.edits.defaults import SAMPLER_SETTINGS, SPACES, edit_from_settings, with_edit_defaults
+from timbre.edits.diff_tone import ESTIMATES
 from timbre.errors import AudioError, ConfigError
 from timbre.randomness import content_item_id
 from cluster.model_store import load_model
@@ -19,7 +20,7 @@ from timbre.transfer import audio_condition, text_condition, transfer_audio
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
 DEFAULTS = SamplerConfig()
 METHOD_FLAGS = {"k": "--k", "clamp": "--clamp", "structure_cfg": "--structure-cfg", "noise_fraction": "--noise-fraction",
-                "fallback": "--fallback"}
+                "fallback": "--fallback", "estimate": "--estimate"}
 
 
 def add_parser(sub) -> None:
@@ -61,6 +62,9 @@ def add_method_flags(p) -> None:
     p.add_argument("--fallback", type=float, default=None,
                    help="diff-tone: swap at this share of the steps when the classifier never changes its mind "
                         "(default: the bundle's, else 0.5)")
+    p.add_argument("--estimate", choices=ESTIMATES, default=None,
+                   help="diff-tone: what its classifier reads each step: the guided x0_hat (the paper's) or the "
+                        "unconditional one from the same state (default: the bundle's, else guided)")
     p.add_argument("--space", choices=SPACES, default=None,
                    help="mi-inpaint: split timbre from structure in the bundle's learned timbre basis or in raw "
                         "latent channels (default: the bundle's, else the basis when it has one)")

@@ -83,6 +83,7 @@ def test_a_text_file_named_wav_is_named(tmp_path, capsys):
     (["--method", "pni", "--clamp", "0.5"], "--clamp does not apply to --method pni"),
     (["--method", "mi-inpaint", "--structure-cfg", "-1"], "structure_cfg must be a finite number >= 0"),
     (["--method", "diff-tone", "--structure-cfg", "1"], "--structure-cfg does not apply to --method diff-tone"),
+    (["--method", "diff-midpoint", "--estimate", "guided"], "--estimate does not apply to --method diff-midpoint"),
     (["--method", "pni", "--to", "missing_ref.wav"], "missing_ref.wav: reference recording not found"),
     (["--method", "pni", "--level-window", "-1"], "need level_seconds >= 0"),
 ])
@@ -116,6 +117,22 @@ def test_precision_reaches_the_edit_from_the_flags_and_from_a_job_spec(tmp_path)
     assert _edit_from_yaml({"to": "violin", "method": "pni", "precision": "bf16"}).spec.sampler.precision == "bf16"
     with pytest.raises(Exception, match="precision must be one of fp32, bf16, got 'fp8'"):
         _edit_from_yaml({"to": "violin", "method": "pni", "precision": "fp8"})
+
+
+def test_diff_tones_estimate_reaches_the_edit_from_the_flags_and_a_job_spec():
+    from jobs.edit import build_spec
+    from jobs.transfer import _edit_from_yaml
+
+    for command in (["edit", "in.wav", "-o", "o.wav"], ["transfer", "src", "--out", "o"]):
+        args = build_parser().parse_args([*command, "--method", "diff-tone", "--to", "violin", "--estimate",
+                                          "unconditional"])
+        assert build_spec(args)[0].params.estimate == "unconditional"
+        args = build_parser().parse_args([*command, "--method", "diff-tone", "--to", "violin"])
+        assert build_spec(args)[0].params.estimate == "guided"
+    assert _edit_from_yaml({"to": "violin", "method": "diff-tone", "estimate": "unconditional"}
+                           ).spec.params.estimate == "unconditional"
+    with pytest.raises(Exception, match="estimate must be one of guided, unconditional, got 'noisy'"):
+        _edit_from_yaml({"to": "violin", "method": "diff-tone", "estimate": "noisy"})
 
 
 def test_holding_the_level_reaches_the_edit_from_the_flags_and_a_job_spec_and_a_codec_that_cannot_refuses(
