@@ -109,7 +109,8 @@ def evaluate_codec(codec: SpectralCodec, corpus_seed: int, stems: int = 30, spli
     rebuilt = codec.decode(codec.encode(waves))[:, : waves.shape[1]]
     ceiling = codec.waveform(codec.log_magnitude(waves).exp(), waves.shape[1])
     mono = [i for i, e in enumerate(examples) if e.voices == 1]
-    pitch = pitch_agreement(pitch_contour(waves[mono], SAMPLE_RATE), pitch_contour(rebuilt[mono], SAMPLE_RATE, reference=waves[mono]))
+    pitch = pitch_agreement(pitch_contour(waves[mono], SAMPLE_RATE),
+                            pitch_contour(rebuilt[mono], SAMPLE_RATE, reference=waves[mono]))
     return {"stems": stems, "spectral_distance": float(multi_resolution_spectral_distance(waves, rebuilt).mean()),
             "spectral_distance_griffin_lim_ceiling": float(multi_resolution_spectral_distance(waves, ceiling).mean()),
             "pitch_monophonic_stems": len(mono), **{f"pitch_{k}": v for k, v in pitch.items()}}

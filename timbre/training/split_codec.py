@@ -133,7 +133,8 @@ def evaluate_split_codec(codec: SplitCodec, corpus_seed: int, stems: int = 30, s
     items = held_out_items(corpus_seed, stems, 4.0, len(INSTRUMENTS), split)
     swapped = codec.decode(codec.swap_timbre(codec.encode(items.waves), codec.encode(items.donors)))
     swapped = swapped[:, : items.waves.shape[1]]
-    pitch = pitch_agreement(pitch_contour(items.waves, SAMPLE_RATE), pitch_contour(swapped, SAMPLE_RATE, reference=items.waves))
+    pitch = pitch_agreement(pitch_contour(items.waves, SAMPLE_RATE),
+                            pitch_contour(swapped, SAMPLE_RATE, reference=items.waves))
     return {**evaluate_codec(codec, corpus_seed, stems, split), "swap_items": stems,
             "swap_distance_to_rendition": float(multi_resolution_spectral_distance(items.renditions, swapped).mean()),
             "source_distance_to_rendition": float(
