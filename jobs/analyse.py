@@ -26,7 +26,7 @@ import torch
 from jobs.mi_plot import analyse_and_record
 from jobs.tradeoff_plot import plot_tradeoff
 from timbre.analysis.edit_quality import (codec_round_trip, edit_scores, held_out_items, oracle_swap, run_edits,
-                                         source_and_rendition_contours)
+                                          source_and_rendition_contours)
 from timbre.batch_edit import WindowConfig
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.edits.diff_tone import ESTIMATES

@@ -19,11 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items
+from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items, source_and_rendition_contours
 from timbre.denoisers import ClassifierFreeGuidance
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.edits.channel_split import timbre_mask
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 from timbre.models.checkpoint import load_component
 from timbre.samplers import sample
@@ -68,8 +67,7 @@ def main() -> None:
     for module in classifiers.values():
         module.requires_grad_(False)
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
-    source_contour = pitch_contour(items.waves, bundle.sample_rate)
-    rendition_contour = pitch_contour(items.renditions, bundle.sample_rate)
+    source_contour, rendition_contour = source_and_rendition_contours(items)
     mask = timbre_mask(bundle.channel_ranking, args.k)
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
     spec = EditSpec.build("mi-inpaint", sampler, k=args.k, clamp=1.0)

@@ -40,7 +40,7 @@ def main() -> None:
             length = items.waves.shape[1]
             round_trip = codec.decode(source)[:, :length]
             swapped = codec.decode(codec.swap_timbre(source, rendition))[:, :length]
-        pitch = pitch_agreement(source_contour, pitch_contour(swapped, SAMPLE_RATE))
+        pitch = pitch_agreement(source_contour, pitch_contour(swapped, SAMPLE_RATE, reference=items.waves))
         print(json.dumps({"codec": path, "register_knots": getattr(codec.config, "register_knots", 0),
                           "pitch_r2_from_timbre": round(pitch_r2_from_timbre(codec, torch.cat([source, rendition])), 3),
                           "round_trip_source_heard": heard(round_trip, items.sources),

@@ -17,10 +17,10 @@ import time
 import numpy as np
 import torch
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items, level_matched, run_edits
+from timbre.analysis.edit_quality import (edit_scores, held_out_items, level_matched, run_edits,
+                                          source_and_rendition_contours)
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.level import ACTIVE_DB, level_course_db
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 
 
@@ -51,7 +51,7 @@ def main() -> None:
     bundle = load_bundle(args.model)
     rate = bundle.sample_rate
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
-    source, rendition = (pitch_contour(w, rate) for w in (items.waves, items.renditions))
+    source, rendition = source_and_rendition_contours(items)
     start = time.perf_counter()
     sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
     spec = EditSpec.build("mi-inpaint", sampler, k=args.k, clamp=args.clamp)

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 
 from mi_inpaint_grid import with_pinned_basis
 
-from timbre.analysis.edit_quality import edit_latents, edit_scores, held_out_items, level_matched
+from timbre.analysis.edit_quality import (edit_latents, edit_scores, held_out_items, level_matched,
+                                          source_and_rendition_contours)
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
@@ -52,7 +53,7 @@ def main() -> None:
     codec, c = bundle.codec, bundle.codec.config
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments), first=args.first)
     length = items.waves.shape[1]
-    source, rendition = (pitch_contour(w, bundle.sample_rate) for w in (items.waves, items.renditions))
+    source, rendition = source_and_rendition_contours(items)
 
     def as_written(waves: torch.Tensor) -> torch.Tensor:
         """Edits (N, >= length) cut to the items' length, their level course the source's as the product writes it."""
@@ -128,7 +129,7 @@ def lost_by_position(source_voiced: torch.Tensor, kept: torch.Tensor, edge: int 
 
 def where_lost(bundle, items, edited: torch.Tensor, source, rendition) -> None:
     """The edit's level and PESTO confidence on the frames it loses, against the frames it keeps."""
-    output = pitch_contour(edited, bundle.sample_rate)
+    output = pitch_contour(edited, bundle.sample_rate, reference=items.waves)
     frames = min(source.voiced.shape[1], output.voiced.shape[1], rendition.voiced.shape[1])
     expected = (source.voiced & rendition.voiced)[:, :frames]
     kept, lost = expected & output.voiced[:, :frames], expected & ~output.voiced[:, :frames]

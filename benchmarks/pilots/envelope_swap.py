@@ -11,9 +11,8 @@ import json
 
 import torch
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items
+from timbre.analysis.edit_quality import edit_scores, held_out_items, source_and_rendition_contours
 from timbre.cepstrum import cepstral_envelope
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 
 N_FFT, HOP = 1024, 256
@@ -37,7 +36,7 @@ def main() -> None:
     bundle = load_bundle(args.model)
     items = held_out_items(0, args.items, 4.0, len(bundle.instruments))
     rate, window = bundle.sample_rate, torch.hann_window(N_FFT)
-    source_contour, rendition_contour = pitch_contour(items.waves, rate), pitch_contour(items.renditions, rate)
+    source_contour, rendition_contour = source_and_rendition_contours(items)
     spec = torch.stft(items.waves, N_FFT, HOP, window=window, return_complex=True)
 
     def log_magnitude(x):

@@ -13,9 +13,8 @@ import time
 
 import torch
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items
+from timbre.analysis.edit_quality import edit_scores, held_out_items, source_and_rendition_contours
 from timbre.corpus.dataset import SAMPLE_RATE
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 from timbre.models.checkpoint import save_component
 from timbre.models.harmonic_codec import HarmonicCodecConfig
@@ -42,8 +41,7 @@ def main() -> None:
         save_component(codec, args.save)
     judge = load_bundle("default")
     items = held_out_items(0, args.items, 4.0, len(judge.instruments))
-    source_contour = pitch_contour(items.waves, SAMPLE_RATE)
-    rendition_contour = pitch_contour(items.renditions, SAMPLE_RATE)
+    source_contour, rendition_contour = source_and_rendition_contours(items)
     with torch.no_grad():
         source, rendition, donor = (codec.encode(w) for w in (items.waves, items.renditions, items.donors))
         rows = {"round trip": source, "rendition round trip": rendition,

@@ -16,7 +16,7 @@ import json
 import torch
 import torch.nn.functional as F
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items
+from timbre.analysis.edit_quality import edit_scores, held_out_items, source_and_rendition_contours
 from timbre.cepstrum import cepstral_envelope
 from timbre.metrics.pitch import STEP_MS, pitch_contour
 from timbre.models.bundle import load_bundle
@@ -110,7 +110,7 @@ def main() -> None:
         "donor harmonics pooled by index": ((level + code[..., None]).exp() * (own > 0), (source_energy + donor_floor).exp(),
                                             source),
     }
-    source_contour, rendition_contour = pitch_contour(items.waves, rate), pitch_contour(items.renditions, rate)
+    source_contour, rendition_contour = source_and_rendition_contours(items)
     for name, (amplitudes, floor, unvoiced) in rows.items():
         rebuilt = torch.where(voiced[:, None], render(amplitudes, f0, floor, rate), unvoiced)
         out = griffin_lim(rebuilt, N_FFT, HOP, length, 48)

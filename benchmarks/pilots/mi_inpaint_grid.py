@@ -36,7 +36,7 @@ import torch
 
 from timbre.analysis.channels import analyse_channels
 from timbre.analysis.edit_quality import (edit_latents, edit_scores, held_out_items, run_edits,
-                                         source_and_rendition_contours)
+                                          source_and_rendition_contours)
 from timbre.analysis.frames import note_frames
 from timbre.edits import EditSpec, SamplerConfig
 from timbre.models.bundle import ModelBundle, load_bundle

@@ -9,13 +9,12 @@ import math
 
 import torch
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items
+from timbre.analysis.edit_quality import edit_scores, held_out_items, source_and_rendition_contours
 from timbre.corpus.prompts import canonical_prompt
 from timbre.denoisers import ClassifierFreeGuidance, sigma_batch
 from timbre.edits.base import EditBatch, SamplerConfig, invert_source
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
 from timbre.edits.mi_inpaint import clamp_steps
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 from timbre.randomness import item_generators, randn_items
 from timbre.samplers import ode_step
@@ -63,8 +62,7 @@ def main() -> None:
                           item_generators(0, ids), ids)
         out = bundle.codec.decode(repaint_mi_inpaint(model, batch, SamplerConfig(steps=16, cfg=4.0), split,
                                                      args.clamp, args.rounds))[:, : items.waves.shape[1]]
-    scores = edit_scores(bundle, items, out, pitch_contour(items.waves, bundle.sample_rate),
-                         pitch_contour(items.renditions, bundle.sample_rate))
+    scores = edit_scores(bundle, items, out, *source_and_rendition_contours(items))
     print(json.dumps({**vars(args), **scores}))
 
 

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import torch
 
-from timbre.analysis.edit_quality import edit_scores, held_out_items
+from timbre.analysis.edit_quality import edit_scores, held_out_items, source_and_rendition_contours
 from timbre.corpus.dataset import SAMPLE_RATE
-from timbre.metrics.pitch import pitch_contour
 from timbre.models.bundle import load_bundle
 from timbre.models.checkpoint import load_component, save_component
 from timbre.models.split_codec import SplitCodecConfig
@@ -65,7 +64,7 @@ def main() -> None:
         print(f"trained in {seconds:.0f} s", flush=True)
     judge = load_bundle(args.judge)
     items = held_out_items(0, args.items, 4.0, len(judge.instruments))
-    source_contour, rendition_contour = pitch_contour(items.waves, SAMPLE_RATE), pitch_contour(items.renditions, SAMPLE_RATE)
+    source_contour, rendition_contour = source_and_rendition_contours(items)
     with torch.no_grad():  # a plain codec (no structure_channels) in OUT is judged by its round trips alone
         rows = {"round trip": codec.decode(codec.encode(items.waves))[:, : items.waves.shape[1]]}
         if hasattr(codec.config, "structure_channels"):
