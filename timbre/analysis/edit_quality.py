@@ -11,7 +11,7 @@ from timbre.corpus.prompts import canonical_prompt
 from timbre.edits import EditBatch, EditSpec
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
 from timbre.level import match_level
-from timbre.metrics.pitch import pitch_agreement, pitch_contour
+from timbre.metrics.pitch import Contour, pitch_agreement, pitch_contour
 from timbre.models.bundle import ModelBundle
 from timbre.randomness import item_generators
 
@@ -135,7 +135,7 @@ def oracle_swap(bundle: ModelBundle, items: EditItems, space: str, k: float, bat
 
 
 @torch.no_grad()
-def source_and_rendition_contours(items: EditItems) -> tuple:
+def source_and_rendition_contours(items: EditItems) -> tuple[Contour, Contour | None]:
     """The pitch contours of the items' sources and of their renditions, both at the source's listening level."""
     return (pitch_contour(items.waves, SAMPLE_RATE),
             None if items.renditions is None else pitch_contour(items.renditions, SAMPLE_RATE, reference=items.waves))
