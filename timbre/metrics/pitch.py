@@ -47,7 +47,7 @@ def pitch_contour(wave: Tensor, sample_rate: int, reference: Tensor | None = Non
     gain = listening_gain(wave if reference is None else reference)
     if gain.shape[0] != wave.shape[0]:
         raise ValueError(f"reference has {gain.shape[0]} clips for {wave.shape[0]} waves")
-    _, hz, confidence, _ = pesto.predict((wave.double() * gain.to(wave.device)).float(), sample_rate,
+    _, hz, confidence, _ = pesto.predict(wave.float() * gain.to(wave.device, torch.float32), sample_rate,
                                          step_size=STEP_MS)
     return Contour(hz.reshape(wave.shape[0], -1), confidence.reshape(wave.shape[0], -1))
 
