@@ -1,0 +1,55 @@
+"""Pilot (issue 3, thirty-second session): what Diff-TONE's latent classifier reads along the bundle's generations.
+
+Generates `--items` items from their prompts (item i: instrument i mod K, the noise `analyse diff-tone` draws) and
+prints, per sampling step, the classifier's mean top-1 probability and the share of items it names as the prompt's
+instrument, on the sampler's guided x0_hat (the paper's reading) and on the unconditional x0_hat from the same state
+(`DiffToneParams.estimate`), with the share of items whose reading ever changes (a swap step found).
+Usage: python benchmarks/pilots/diff_tone_readings.py [--model default] [--items 40] [--cfg 4] [--steps 16]
+"""
+import argparse
+import json
+
+import torch
+
+from timbre.corpus.prompts import canonical_prompt
+from timbre.edits.base import SamplerConfig, generate
+from timbre.edits.diff_tone import last_change_step, unconditional_estimate
+from timbre.models.bundle import load_bundle
+from timbre.randomness import item_generators, randn_items
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="default")
+    p.add_argument("--items", type=int, default=40)
+    p.add_argument("--cfg", type=float, default=4.0)
+    p.add_argument("--steps", type=int, default=16)
+    args = p.parse_args()
+    bundle = load_bundle(args.model)
+    prompts = torch.arange(args.items) % len(bundle.instruments)
+    cond = bundle.conditioner.embed_text([canonical_prompt(bundle.instruments[int(i)]) for i in prompts])
+    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg)
+    frames = round(4.0 * bundle.sample_rate / bundle.codec.hop_length)
+    ids = [f"generation{i}" for i in range(args.items)]
+    x_start = randn_items(item_generators(0, ids), (bundle.codec.channels, frames)) * sampler.sigmas()[0]
+    model = bundle.edit_model()
+    readings = {"guided": [], "unconditional": []}
+
+    def observe(step):
+        for name, estimate in (("guided", step["denoised"]), ("unconditional", unconditional_estimate(model, step))):
+            readings[name].append(torch.softmax(model.latent_classifier(estimate), -1))
+
+    with torch.no_grad():
+        generate(model, sampler, x_start, sampler.sigmas(), cond, callback=observe)
+    print(json.dumps({"sigmas": [round(float(s), 2) for s in sampler.sigmas()[:-1]]}))
+    for name, probabilities in readings.items():
+        top = torch.stack(probabilities).max(-1)  # (steps, items)
+        naming = (top.indices == prompts).float().mean(1)
+        print(json.dumps({"estimate": name,
+                          "mean_top1_probability": [round(float(v), 3) for v in top.values.mean(1)],
+                          "share_naming_the_prompt": [round(float(v), 3) for v in naming],
+                          "swap_found": round(float(last_change_step(top.indices)[1].float().mean()), 3)}))
+
+
+if __name__ == "__main__":
+    main()
