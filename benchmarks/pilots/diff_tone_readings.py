@@ -3,7 +3,8 @@
 Generates `--items` items from their prompts (item i: instrument i mod K, the noise `analyse diff-tone` draws) and
 prints, per sampling step, the classifier's mean top-1 probability and the share of items it names as the prompt's
 instrument, on the sampler's guided x0_hat (the paper's reading) and on the unconditional x0_hat from the same state
-(`DiffToneParams.estimate`), with the share of items whose reading ever changes (a swap step found).
+(`DiffToneParams.estimate`), with the share of items whose reading ever changes (a swap step found) and
+what each reading names at the first step.
 Usage: python benchmarks/pilots/diff_tone_readings.py [--model default] [--items 40] [--cfg 4] [--steps 16]
 """
 import argparse
@@ -48,7 +49,9 @@ def main() -> None:
         print(json.dumps({"estimate": name,
                           "mean_top1_probability": [round(float(v), 3) for v in top.values.mean(1)],
                           "share_naming_the_prompt": [round(float(v), 3) for v in naming],
-                          "swap_found": round(float(last_change_step(top.indices)[1].float().mean()), 3)}))
+                          "swap_found": round(float(last_change_step(top.indices)[1].float().mean()), 3),
+                          "named_at_the_first_step": {bundle.instruments[int(c)]: int(n) for c, n in
+                                                      zip(*top.indices[0].unique(return_counts=True))}}))
 
 
 if __name__ == "__main__":
