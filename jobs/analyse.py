@@ -74,7 +74,10 @@ def add_parser(sub) -> None:
                    help="tradeoff, generation, diff-tone: seed of every edit's and generation's noise")
     p.add_argument("--space", choices=("basis", "raw"), default=None,
                    help="noise-probe: where the timbre part is swapped (default: the basis when the bundle has one)")
-    p.add_argument("--k", type=float, default=0.5, help="noise-probe: fraction of directions swapped as timbre")
+    p.add_argument("--k", type=float, default=None,
+                   help="noise-probe: fraction of directions swapped as timbre (default 0.5); diff-tone: share of the "
+                        "channels (by the bundle's ranking) regenerated from the swap on, the rest held to the source "
+                        "generation's own path (default 1: every channel, as the paper)")
     p.add_argument("--stems", type=int, default=200, help="noise-probe: stems per split (train on valid, test on test)")
     p.add_argument("--probe-steps", type=int, default=600, help="noise-probe: training steps")
     p.add_argument("--methods", default=None, help="tradeoff: comma-separated methods to sweep (default: all)")
@@ -126,7 +129,7 @@ def run_diff_tone(args) -> int:
     except ValueError:
         raise ConfigError(f"--fixed-steps takes comma-separated step numbers, got {args.fixed_steps!r}") from None
     result = diff_tone_on_generations(bundle, args.items, frames, sampler, args.seed, fixed, args.shuffled,
-                                      args.estimate)
+                                      args.estimate, 1.0 if args.k is None else args.k)
     record = {"model": bundle.name, "sampler": asdict(sampler), **result,
               "seconds": round(time.perf_counter() - start, 1)}
     out = Path(args.out or "diff-tone")
@@ -160,14 +163,15 @@ def run_noise_probe(args) -> int:
     model = bundle.edit_model(args.space)
     if model.channel_ranking is None:
         raise ConfigError(f"bundle {bundle.name} has no channel ranking (run `timbre analyse mi`)")
-    split = ChannelSplit(timbre_mask(model.channel_ranking, args.k), model.channel_basis)
+    k = 0.5 if args.k is None else args.k
+    split = ChannelSplit(timbre_mask(model.channel_ranking, k), model.channel_basis)
     config = NoiseProbeConfig(steps=args.probe_steps, seed=args.seed)
     start = time.perf_counter()
     train_latents, train_instruments = _stem_crops(bundle, args.corpus_seed, "valid", args.stems)
     probe = train_probe(train_latents, train_instruments, split, config)
     test_latents, test_instruments = _stem_crops(bundle, args.corpus_seed, "test", args.stems)
     result = probe_accuracy(probe, test_latents, test_instruments, split, config)
-    record = {"model": bundle.name, "space": "basis" if model.channel_basis is not None else "raw", "k": args.k,
+    record = {"model": bundle.name, "space": "basis" if model.channel_basis is not None else "raw", "k": k,
               **result, "accuracy": {str(f): a for f, a in result["accuracy"].items()},
               "seconds": round(time.perf_counter() - start, 1), "config": asdict(config)}
     out = Path(args.out) if args.out else (Path(args.model) if Path(args.model).is_dir() else Path("noise-probe"))

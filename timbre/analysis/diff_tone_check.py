@@ -10,7 +10,9 @@ from torch import Tensor
 
 from timbre.corpus.prompts import canonical_prompt
 from timbre.edits.base import EditBatch, SamplerConfig
-from timbre.edits.diff_tone import DiffToneParams, diff_tone_from, generate_with_swap, random_swap_steps, step_at
+from timbre.edits.diff_tone import (DiffToneParams, HeldAfterSwap, classify_source_run, generate_with_swap, held_split,
+                                    random_swap_steps, step_at)
+from timbre.edits.mi_inpaint import reading_structure
 from timbre.errors import ConfigError
 from timbre.metrics.bootstrap import mean_with_ci
 from timbre.metrics.chroma import chroma_similarity
@@ -28,6 +30,8 @@ class DiffToneGenerations:
     targets: Tensor  # (N,) instrument asked for
     swap_found: np.ndarray  # (N,) Diff-TONE found a step where the classifier settles
     swap_step: np.ndarray  # (N,)
+    source_latents: Tensor | None = None  # (N, C, T) the source generations' latents
+    latents: dict | None = None  # method -> (N, C, T) its edits' latents
 
 
 def shuffled_steps(steps: Tensor, seed: int) -> Tensor:
@@ -37,20 +41,23 @@ def shuffled_steps(steps: Tensor, seed: int) -> Tensor:
 
 @torch.no_grad()
 def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig, seed: int = 0,
-                          fixed_steps: tuple[int, ...] = (), shuffled: bool = False,
-                          estimate: str = "guided") -> DiffToneGenerations:
+                          fixed_steps: tuple[int, ...] = (), shuffled: bool = False, estimate: str = "guided",
+                          k: float = 1.0) -> DiffToneGenerations:
     """Item i generates instrument i mod K from its prompt and is edited to instrument (i + 1 + i // K) mod K by
     Diff-TONE (Diff-TONE §3) and by a swap at the midpoint and at a random step, from the same noise; with
     `fixed_steps`, also by a swap at each of them ("diff-step-S"), and with `shuffled`, at Diff-TONE's steps
-    permuted across items ("diff-shuffled"). `estimate` is what Diff-TONE's classifier reads (DiffToneParams)."""
+    permuted across items ("diff-shuffled"). `estimate` is what Diff-TONE's classifier reads (DiffToneParams). With
+    k < 1 every edit keeps the source generation's structure channels (the bundle's ranking outside its top k) from
+    its swap step on, as `k` holds a recording's to its inversion path; 1 regenerates them all, as the paper does."""
     if any(not 0 <= s < sampler.steps for s in fixed_steps):
         raise ConfigError(f"fixed swap steps must lie in [0, {sampler.steps}) (the sampling steps), got "
                           f"{list(fixed_steps)}")
     if bundle.latent_classifier is None:
         raise ValueError(f"bundle {bundle.name} needs a latent classifier for Diff-TONE")
-    k = len(bundle.instruments)
-    sources = torch.arange(count) % k
-    targets = (sources + 1 + (torch.arange(count) // k) % (k - 1)) % k
+    params = DiffToneParams(k=k, estimate=estimate)
+    n = len(bundle.instruments)
+    sources = torch.arange(count) % n
+    targets = (sources + 1 + (torch.arange(count) // n) % (n - 1)) % n
     prompts = lambda idx: bundle.conditioner.embed_text([canonical_prompt(bundle.instruments[int(i)]) for i in idx])
     source_cond, target_cond = prompts(sources), prompts(targets)
     ids = [f"generation{i}" for i in range(count)]
@@ -58,33 +65,37 @@ def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler:
     sigmas = sampler.sigmas()
     x_start = randn_items(generators, (bundle.codec.channels, frames)) * sigmas[0]
     model = bundle.edit_model()
-    edit, source_latents = diff_tone_from(model, x_start, source_cond, target_cond,
-                                          DiffToneParams(estimate=estimate), sampler)
-    batch = EditBatch(source_latents, target_cond, source_cond, item_generators(seed + 1, ids), tuple(ids))
-    baselines = {"diff-midpoint": torch.full((count,), step_at(0.5, sampler.steps)),
-                 "diff-random": random_swap_steps(batch, sampler.steps),
-                 **{f"diff-step-{s}": torch.full((count,), s) for s in fixed_steps}}
+    run = classify_source_run(model, x_start, source_cond, params, sampler)
+    batch = EditBatch(run.output, target_cond, source_cond, item_generators(seed + 1, ids), tuple(ids))
+    swaps = {"diff-tone": run.swap, "diff-midpoint": torch.full((count,), step_at(0.5, sampler.steps)),
+             "diff-random": random_swap_steps(batch, sampler.steps),
+             **{f"diff-step-{s}": torch.full((count,), s) for s in fixed_steps}}
     if shuffled:
-        baselines["diff-shuffled"] = shuffled_steps(torch.tensor(edit.info["swap_step"]), seed)
-    latents = {"diff-tone": edit.latents, **{name: generate_with_swap(model, sampler, x_start, source_cond,
-                                                                        target_cond, steps)
-                                             for name, steps in baselines.items()}}
-    return DiffToneGenerations(bundle.codec.decode(source_latents),
+        swaps["diff-shuffled"] = shuffled_steps(run.swap, seed)
+    split = None if k == 1 else held_split(model, k)
+    view = model if split is None else reading_structure(model, split, run.output)
+
+    def edit(steps: Tensor) -> Tensor:
+        held = None if split is None else HeldAfterSwap(split, run.path(sigmas), steps)
+        return generate_with_swap(view, sampler, x_start, source_cond, target_cond, steps, run.states, held)
+
+    latents = {name: edit(steps) for name, steps in swaps.items()}
+    return DiffToneGenerations(bundle.codec.decode(run.output),
                                {name: bundle.codec.decode(x) for name, x in latents.items()}, sources, targets,
-                               np.asarray(edit.info["swap_found"]), np.asarray(edit.info["swap_step"]))
+                               run.found.numpy(), run.swap.numpy(), run.output, latents)
 
 
 @torch.no_grad()
 def diff_tone_on_generations(bundle: ModelBundle, count: int, frames: int, sampler: SamplerConfig,
                              seed: int = 0, fixed_steps: tuple[int, ...] = (), shuffled: bool = False,
-                             estimate: str = "guided") -> dict:
+                             estimate: str = "guided", k: float = 1.0) -> dict:
     """Swap found, target accuracy, share still heard as the source instrument and chroma similarity to the source
     generation, per method; and Diff-TONE against the midpoint (and each other baseline) item by item."""
     if bundle.audio_classifier is None:
         raise ValueError(f"bundle {bundle.name} needs an audio classifier for this check")
-    g = diff_tone_generations(bundle, count, frames, sampler, seed, fixed_steps, shuffled, estimate)
+    g = diff_tone_generations(bundle, count, frames, sampler, seed, fixed_steps, shuffled, estimate, k)
     rate = bundle.sample_rate
-    result = {"items": count, "estimate": estimate, "seconds_each": frames * bundle.codec.hop_length / rate,
+    result = {"items": count, "estimate": estimate, "k": k, "seconds_each": frames * bundle.codec.hop_length / rate,
               "source_generation_accuracy": float((bundle.audio_classifier(g.source_audio).argmax(-1) == g.sources)
                                                   .float().mean()),
               "swap_found": float(np.mean(g.swap_found)), "swap_step_mean": float(np.mean(g.swap_step)),

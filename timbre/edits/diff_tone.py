@@ -87,6 +87,33 @@ class HeldStructure:
         return self.split.with_structure(x, self.trajectory.at(len(self.trajectory.sigmas) - 1))
 
 
+@dataclass(frozen=True, eq=False)
+class HeldAfterSwap(HeldStructure):
+    """The channels a generation's edit holds: each item is the source generation's own state until its swap step,
+    and from it on keeps that path's structure channels, as HeldStructure holds a recording's to its inversion."""
+
+    swap_steps: Tensor  # (B,) each item's swap step
+
+    def before_step(self, x: Tensor, i: int) -> Tensor:
+        before_swap = (self.swap_steps.to(x.device) > i).reshape(-1, *([1] * (x.ndim - 1)))
+        return torch.where(before_swap, self.trajectory.at(i), super().before_step(x, i))
+
+
+@dataclass(frozen=True, eq=False)
+class SourceRun:
+    """A source-only regeneration and where Diff-TONE's classifier, read along it, last changed its mind."""
+
+    states: Tensor  # (steps, B, ...): the state before each step
+    output: Tensor  # (B, ...) the clean result
+    swap: Tensor  # (B,) the swap step: the last change, or the fallback's step where none was found
+    found: Tensor  # (B,) a last change was found
+    predictions: Tensor  # (steps, B) the classifier's class at each step
+
+    def path(self, sigmas: Tensor) -> Trajectory:
+        """The run as a trajectory over the sampler's grid (index `steps` is the clean result)."""
+        return Trajectory(sigmas, 0, torch.cat([self.states, self.output.unsqueeze(0)]))
+
+
 def generate_with_swap(model: EditModel, sampler: SamplerConfig, x_start: Tensor, source: Cond, target: Cond,
                        swap_steps: Tensor, states: Tensor | None = None, held: HeldStructure | None = None) -> Tensor:
     """Sample from x_start under the source condition, switching each item to the target from its swap step.
@@ -107,11 +134,10 @@ def unconditional_estimate(model: EditModel, step: dict) -> Tensor:
     return model.denoiser(x, sigma_batch(x, step["sigma"]), expand_cond(model.null_cond, x.shape[0]))
 
 
-def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond, params: DiffToneParams,
-                   sampler: SamplerConfig, held: HeldStructure | None = None) -> tuple[EditResult, Tensor]:
-    """Diff-TONE from a start state at sigma_max: classify x0_hat each step, swap at the last change.
-
-    Returns the edit and the source-only regeneration it classified along the way."""
+def classify_source_run(model: EditModel, x_start: Tensor, source: Cond, params: DiffToneParams,
+                        sampler: SamplerConfig, held: HeldStructure | None = None) -> SourceRun:
+    """Regenerate under the source condition alone, classifying x0_hat each step; the swap is at the last change of
+    the classifier's mind (Diff-TONE sec. IV), or at the fallback's step where it never changes."""
     if model.latent_classifier is None:
         raise ConfigError("diff-tone needs a latent instrument classifier: the model bundle has none")
     predictions, states = [], []
@@ -122,14 +148,31 @@ def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond
         estimate = estimate if held is None else held.clean(estimate)
         predictions.append(model.latent_classifier(estimate).argmax(-1).cpu())
 
-    source_output = generate(model, sampler, x_start, sampler.sigmas(), source, callback=observe,
-                             hook=None if held is None else held.before_step)
-    swap, found = last_change_step(torch.stack(predictions))
+    output = generate(model, sampler, x_start, sampler.sigmas(), source, callback=observe,
+                      hook=None if held is None else held.before_step)
+    predictions = torch.stack(predictions)
+    swap, found = last_change_step(predictions)
     swap = torch.where(found, swap, torch.full_like(swap, step_at(params.fallback, sampler.steps)))
-    out = generate_with_swap(model, sampler, x_start, source, target, swap, torch.stack(states), held)
-    info = {"swap_step": swap.tolist(), "swap_found": found.tolist(),
-            "predictions": torch.stack(predictions).T.tolist()}
-    return EditResult(out, info), source_output if held is None else held.clean(source_output)
+    return SourceRun(torch.stack(states), output if held is None else held.clean(output), swap, found, predictions)
+
+
+def diff_tone_from(model: EditModel, x_start: Tensor, source: Cond, target: Cond, params: DiffToneParams,
+                   sampler: SamplerConfig, held: HeldStructure | None = None) -> tuple[EditResult, Tensor]:
+    """Diff-TONE from a start state at sigma_max: classify x0_hat each step, swap at the last change.
+
+    Returns the edit and the source-only regeneration it classified along the way."""
+    run = classify_source_run(model, x_start, source, params, sampler, held)
+    out = generate_with_swap(model, sampler, x_start, source, target, run.swap, run.states, held)
+    info = {"swap_step": run.swap.tolist(), "swap_found": run.found.tolist(), "predictions": run.predictions.T.tolist()}
+    return EditResult(out, info), run.output
+
+
+def held_split(model: EditModel, k: float) -> ChannelSplit:
+    """The split whose structure part (the channels outside the ranking's top k) a regeneration holds."""
+    if model.channel_ranking is None:
+        raise ConfigError(f"k = {k} holds the channels outside the top k of a channel ranking: the model bundle has "
+                          "none (run `timbre analyse mi`)")
+    return ChannelSplit(timbre_mask(model.channel_ranking, k), model.channel_basis)
 
 
 def random_swap_steps(batch: EditBatch, steps: int) -> Tensor:
@@ -145,10 +188,7 @@ def regeneration(model: EditModel, batch: EditBatch, sampler: SamplerConfig,
     trajectory = invert_source(model, batch, sampler, sampler.sigmas(), to=0)
     if k == 1:
         return model, trajectory.top, None
-    if model.channel_ranking is None:
-        raise ConfigError(f"k = {k} holds the channels outside the top k of a channel ranking: the model bundle has "
-                          "none (run `timbre analyse mi`)")
-    split = ChannelSplit(timbre_mask(model.channel_ranking, k), model.channel_basis)
+    split = held_split(model, k)
     return reading_structure(model, split, batch.latents), trajectory.top, HeldStructure(split, trajectory)
 
 

@@ -64,3 +64,27 @@ def test_fixed_step_swaps_match_the_midpoint_and_the_target_alone():
     assert torch.allclose(g.outputs["diff-step-0"], alone, atol=1e-5)
     with pytest.raises(ConfigError, match=r"\[0, 4\)"):
         diff_tone_generations(bundle, 2, 8, sampler, fixed_steps=(4,))
+
+
+def test_k_holds_each_edit_to_the_source_generations_structure_and_k_1_is_diff_tone_itself():
+    from timbre.edits.base import SamplerConfig
+    from timbre.edits.channel_split import timbre_mask
+    from timbre.edits.diff_tone import DiffToneParams, diff_tone_from
+    from timbre.models.bundle import debug_bundle
+    from timbre.randomness import item_generators, randn_items
+    bundle, sampler = debug_bundle(), SamplerConfig(steps=4, cfg=2.0)
+    whole = diff_tone_generations(bundle, 6, 8, sampler, seed=3)
+    held = diff_tone_generations(bundle, 6, 8, sampler, seed=3, k=0.5)
+    structure = ~timbre_mask(bundle.channel_ranking, 0.5)
+    assert torch.equal(held.source_latents, whole.source_latents)
+    assert np.array_equal(held.swap_step, whole.swap_step)  # holding changes the edits, not where they swap
+    for name, x in held.latents.items():
+        assert torch.equal(x[:, structure], held.source_latents[:, structure]), name
+        assert not torch.allclose(x[:, ~structure], held.source_latents[:, ~structure], atol=1e-3), name
+        assert not torch.equal(whole.latents[name][:, structure], whole.source_latents[:, structure]), name
+    # at k = 1 the check's Diff-TONE edit is the engine's
+    x = randn_items(item_generators(3, [f"generation{i}" for i in range(6)]), (16, 8)) * sampler.sigmas()[0]
+    prompts = lambda idx: bundle.conditioner.embed_text([canonical_prompt(bundle.instruments[int(i)]) for i in idx])
+    edit, source = diff_tone_from(bundle.edit_model(), x, prompts(whole.sources), prompts(whole.targets),
+                                  DiffToneParams(), sampler)
+    assert torch.equal(source, whole.source_latents) and torch.equal(edit.latents, whole.latents["diff-tone"])

@@ -215,3 +215,20 @@ def test_the_unconditional_estimate_is_the_denoiser_from_each_state_with_the_con
 def test_an_unknown_estimate_is_refused_with_the_choices():
     with pytest.raises(ConfigError, match="guided, unconditional"):
         DiffToneParams(estimate="conditional")
+
+
+def test_held_after_swap_is_the_source_path_before_each_items_swap_and_its_structure_from_it_on():
+    from timbre.edits.channel_split import ChannelSplit
+    from timbre.edits.diff_tone import HeldAfterSwap
+    from timbre.inversion import Trajectory
+    sigmas = torch.tensor([80.0, 10.0, 1.0, 0.0])
+    path = Trajectory(sigmas, 0, torch.randn(4, 3, 4, 5, generator=torch.Generator().manual_seed(0)))
+    timbre = torch.tensor([True, False, True, False])
+    held = HeldAfterSwap(ChannelSplit(timbre), path, torch.tensor([0, 1, 3]))
+    x = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(1))
+    at_1 = held.before_step(x, 1)
+    assert torch.equal(at_1[2], path.at(1)[2])  # item 2 swaps at step 3: still the source's own state
+    for item in (0, 1):  # swapped at steps 0 and 1: the path's structure channels, their own timbre channels
+        assert torch.equal(at_1[item, timbre], x[item, timbre])
+        assert torch.equal(at_1[item, ~timbre], path.at(1)[item, ~timbre])
+    assert torch.equal(held.clean(x)[:, ~timbre], path.at(3)[:, ~timbre])
