@@ -100,15 +100,16 @@ def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp
     out = tmp_path / "dt"
     assert main(["analyse", "diff-tone", "--model", str(smoke_bundle), "--items", "3", "--seconds", "0.5",
                  "--steps", "4", "--out", str(out), "--fixed-steps", "1,3", "--shuffled", "--estimate",
-                 "unconditional"]) == 0
+                 "unconditional", "--k", "0.5"]) == 0
     record = json.loads((out / "diff-tone.json").read_text())
-    assert record["estimate"] == "unconditional"
+    assert record["estimate"] == "unconditional" and record["k"] == 0.5
     assert set(record["methods"]) == {"diff-tone", "diff-midpoint", "diff-random", "diff-step-1", "diff-step-3",
                                       "diff-shuffled"}
     assert set(record["diff_tone_against"]) == set(record["methods"]) - {"diff-tone"}
     assert record["diff_tone_against"]["diff-midpoint"]["target_accuracy"] == record["diff_tone_against_midpoint"][
         "target_accuracy"]
     assert main(["analyse", "diff-tone", "--model", str(smoke_bundle), "--steps", "4", "--fixed-steps", "x"]) == 2
+    assert main(["analyse", "diff-tone", "--model", str(smoke_bundle), "--steps", "4", "--k", "1.5"]) == 2
     assert all(0 <= m["target_accuracy"] + m["source_kept"] <= 1 for m in record["methods"].values())
     assert 0 <= record["swap_found"] <= 1 and record["items"] == 3
     paired = record["diff_tone_against_midpoint"]
@@ -117,7 +118,7 @@ def test_analyse_diff_tone_and_noise_probe_write_their_records(smoke_bundle, tmp
     assert main(["analyse", "noise-probe", "--model", str(smoke_bundle), "--stems", "4", "--probe-steps", "5",
                  "--space", "raw", "--out", str(probe_out)]) == 0
     probe = json.loads((probe_out / "noise-probe-raw.json").read_text())
-    assert probe["space"] == "raw" and len(probe["accuracy"]) == 10
+    assert probe["space"] == "raw" and len(probe["accuracy"]) == 10 and probe["k"] == 0.5  # its own default
 
 
 def test_analyse_generation_reports_per_instrument_accuracy_and_what_each_is_heard_as(smoke_bundle, capsys):
