@@ -26,7 +26,8 @@ def main() -> None:
     args = p.parse_args()
     bundle = load_bundle(args.model)
     items = held_out_items(0, args.items, args.seconds, len(bundle.instruments))
-    compared = {"rendition": items.renditions, "rendition through the codec": codec_round_trip(bundle, items.renditions),
+    compared = {"rendition": items.renditions,
+                "rendition through the codec": codec_round_trip(bundle, items.renditions),
                 "source through the codec": codec_round_trip(bundle, items.waves),
                 "another melody by the target": items.donors}
     result = {}

@@ -45,7 +45,8 @@ def main() -> None:
                       "sources": dict(Counter(bundle.instruments[int(s)] for s in items.sources).most_common()),
                       "sources_heard_as": heard_as(bundle, items.waves),
                       "renditions_heard_as": heard_as(bundle, items.renditions),
-                      "renditions_through_codec_heard_as": heard_as(bundle, codec_round_trip(bundle, items.renditions))}),
+                      "renditions_through_codec_heard_as": heard_as(bundle,
+                                                                    codec_round_trip(bundle, items.renditions))}),
           flush=True)
     for cfg in args.cfgs:
         spec = EditSpec.build("mi-inpaint", SamplerConfig(steps=args.steps, cfg=cfg), k=0.75, clamp=1.0)

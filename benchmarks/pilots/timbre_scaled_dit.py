@@ -37,8 +37,8 @@ from timbre.training.decoder_weights import channel_weights
 from timbre.training.denoiser import condition_tables, train_denoiser
 from timbre.training.pool import row_weights
 
-SHIPPED_SCALE = "full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900-one-product-" \
-                "periodicity-free"
+SHIPPED_SCALE = ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900-"
+                 "one-product-periodicity-free")
 
 
 class ScaledCodec(nn.Module):
@@ -94,9 +94,10 @@ def train(out: Path, shipped, scales: torch.Tensor, steps: int) -> Path:
                               structure_channels(codec), config.structure_weight) / scales ** 2
     model_config = dataclasses.replace(scale.dit, channels=codec.channels, cond_dim=conditioner.dim)
     rows = row_weights(scale.stems, scale.notes, config.stem_share)
+    tables = condition_tables(conditioner, ctx.pool)
     net, metrics = train_denoiser(model_config, config, latents * scales[None, :, None],
-                                  stages.frames_per_row(ctx.pool, codec.hop_length), condition_tables(conditioner, ctx.pool),
-                                  ctx.progress("denoiser"), structure_channels(codec), "cpu", weights, row_weights=rows)
+                                  stages.frames_per_row(ctx.pool, codec.hop_length), tables, ctx.progress("denoiser"),
+                                  structure_channels(codec), "cpu", weights, row_weights=rows)
     save_component(net, path)
     print(json.dumps({"train_seconds": round(time.perf_counter() - start), "final_loss": metrics["final_loss"]}),
           flush=True)
