@@ -12,6 +12,7 @@ bundle view that divides the scale out before decoding and before the latent cla
 accuracy, what Diff-TONE's classifier reads per step (the guided and the unconditional x0_hat, as
 `diff_tone_readings.py`) and the Diff-TONE check against the midpoint (`timbre analyse diff-tone`'s figures).
 Usage: python benchmarks/pilots/timbre_scaled_dit.py --out DIR [--timbre-scale 0.25] [--steps 2500] [--items 80]
+       [--generation-only]
 """
 import argparse
 import dataclasses
@@ -129,6 +130,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=stages.SCALES[SHIPPED_SCALE].denoiser_training.steps)
     p.add_argument("--items", type=int, default=80, help="generations of the Diff-TONE check")
     p.add_argument("--cfg", type=float, default=4.0)
+    p.add_argument("--generation-only", action="store_true",
+                   help="judge the generations only (a control run: --timbre-scale 1 is the shipped recipe)")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     shipped = load_bundle("default")
@@ -145,6 +148,8 @@ def main() -> None:
     print(json.dumps({"timbre_scale": args.timbre_scale, "cfg": args.cfg, "generation": generation["accuracy"],
                       "per_instrument": generation["per_instrument"],
                       "seconds": round(time.perf_counter() - start)}), flush=True)
+    if args.generation_only:
+        return
     print(json.dumps({"readings": readings(bundle, 40, sampler)}), flush=True)
     for estimate in ("unconditional", "guided"):
         start = time.perf_counter()
