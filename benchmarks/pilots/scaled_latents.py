@@ -37,6 +37,8 @@ from timbre.training.pool import corpus_pool
 class ScaledCodec:
     """The wrapped codec with each latent channel multiplied by a fixed scale."""
 
+    hold_level = None  # the codec's level hold reads unscaled latents: not offered
+
     def __init__(self, codec, scales: torch.Tensor):
         self.codec, self.scales = codec, scales
 

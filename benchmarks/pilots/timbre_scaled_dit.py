@@ -23,49 +23,23 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from diff_tone_readings import classifier_readings
+from scaled_latents import ScaledCodec
+
 from jobs import training_stages as stages
 from timbre.analysis.diff_tone_check import diff_tone_on_generations
 from timbre.analysis.generation import generation_accuracy
-from timbre.corpus.prompts import canonical_prompt
 from timbre.denoisers import EDMPrecond
 from timbre.edits.base import SamplerConfig
-from timbre.edits.diff_tone import DiffToneParams, classify_source_run
 from timbre.models.bundle import load_bundle
 from timbre.models.checkpoint import load_component, save_component
 from timbre.models.protocols import structure_channels
-from timbre.randomness import item_generators, randn_items
 from timbre.training.decoder_weights import channel_weights
 from timbre.training.denoiser import condition_tables, train_denoiser
 from timbre.training.pool import row_weights
 
 SHIPPED_SCALE = ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900-"
                  "one-product-periodicity-free")
-
-
-class ScaledCodec(nn.Module):
-    """The codec with each latent channel multiplied by a fixed scale (divided out before decoding)."""
-
-    hold_level = None  # the codec's level hold reads unscaled latents: not offered
-
-    def __init__(self, codec, scales: torch.Tensor):
-        super().__init__()
-        self.codec = codec
-        self.register_buffer("scales", scales)
-
-    def __getattr__(self, name):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(self.codec, name)
-
-    def encode(self, audio):
-        return self.codec.encode(audio) * self.scales[:, None].to(audio.device)
-
-    def decode(self, z):
-        return self.codec.decode(z / self.scales[:, None].to(z.device))
-
-    def decode_log_magnitude(self, z):
-        return self.codec.decode_log_magnitude(z / self.scales[:, None].to(z.device))
 
 
 class UnscaledClassifier(nn.Module):
@@ -105,24 +79,6 @@ def train(out: Path, shipped, scales: torch.Tensor, steps: int) -> Path:
     return path
 
 
-@torch.no_grad()
-def readings(bundle, items: int, sampler: SamplerConfig) -> dict:
-    """Per step, the share of generations whose classifier reading names the prompt's instrument, per estimate."""
-    prompts = torch.arange(items) % len(bundle.instruments)
-    cond = bundle.conditioner.embed_text([canonical_prompt(bundle.instruments[int(i)]) for i in prompts])
-    frames = round(4.0 * bundle.sample_rate / bundle.codec.hop_length)
-    x = randn_items(item_generators(0, [f"generation{i}" for i in range(items)]), (bundle.codec.channels, frames))
-    out = {}
-    for estimate in ("guided", "unconditional"):
-        run = classify_source_run(bundle.edit_model(), x * sampler.sigmas()[0], cond, DiffToneParams(estimate=estimate),
-                                  sampler)
-        out[estimate] = {"share_naming_the_prompt": [round(float((p == prompts).float().mean()), 3)
-                                                     for p in run.predictions],
-                         "swap_found": float(run.found.float().mean()),
-                         "swap_step_mean": float(run.swap.float().mean())}
-    return out
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True)
@@ -150,7 +106,7 @@ def main() -> None:
                       "seconds": round(time.perf_counter() - start)}), flush=True)
     if args.generation_only:
         return
-    print(json.dumps({"readings": readings(bundle, 40, sampler)}), flush=True)
+    print(json.dumps({"readings": classifier_readings(bundle, 40, sampler)}), flush=True)
     for estimate in ("unconditional", "guided"):
         start = time.perf_counter()
         check = diff_tone_on_generations(bundle, args.items, 125, sampler, estimate=estimate)

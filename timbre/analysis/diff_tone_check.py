@@ -74,9 +74,10 @@ def diff_tone_generations(bundle: ModelBundle, count: int, frames: int, sampler:
         swaps["diff-shuffled"] = shuffled_steps(run.swap, seed)
     split = None if k == 1 else held_split(model, k)
     view = model if split is None else reading_structure(model, split, run.output)
+    path = None if split is None else run.path(sigmas)
 
     def edit(steps: Tensor) -> Tensor:
-        held = None if split is None else HeldAfterSwap(split, run.path(sigmas), steps)
+        held = None if split is None else HeldAfterSwap(split, path, steps)
         return generate_with_swap(view, sampler, x_start, source_cond, target_cond, steps, run.states, held)
 
     latents = {name: edit(steps) for name, steps in swaps.items()}
