@@ -416,6 +416,19 @@ def pool_sensitivity(codec_model, latents: torch.Tensor) -> torch.Tensor:
     return decoder_sensitivity(codec_model, latents[:: max(1, latents.shape[0] // 32), :, :64])
 
 
+def denoiser_weights(codec_model, latents: torch.Tensor, config: DenoiserTrainingConfig) -> torch.Tensor | None:
+    """(C,) the denoiser's loss weights from the decoder's sensitivity (None for EDM's uniform loss), taken in the
+    units of a codec whose timbre channels have its latent_std and then put in its own: a codec with a
+    timbre_latent_std scale s changes only when each timbre channel is resolved, not what an error in it costs."""
+    if config.decoder_weighting <= 0:
+        return None
+    units = torch.ones(codec_model.channels)
+    units[structure_channels(codec_model):] = getattr(codec_model, "timbre_latent_scale", 1.0)
+    return channel_weights(pool_sensitivity(codec_model, latents) * units ** 2, config.decoder_weighting,
+                           0 if config.weight_structure else structure_channels(codec_model),
+                           config.structure_weight) / units ** 2
+
+
 def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserTrainingConfig,
                  progress: Progress | None = None, after_step: Callable[[int, torch.nn.Module], None] | None = None):
     """The denoiser stage's training on the run's pool, given its codec and conditioner: returns the DiT (weight
@@ -423,11 +436,7 @@ def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserT
     latents = ctx.pool_latents(codec_model)
     tables = condition_tables(conditioner_model, ctx.pool)
     model_config = replace(ctx.scale.dit, channels=codec_model.channels, cond_dim=conditioner_model.dim)
-    weights = None
-    if config.decoder_weighting > 0:
-        weights = channel_weights(pool_sensitivity(codec_model, latents), config.decoder_weighting,
-                                  0 if config.weight_structure else structure_channels(codec_model),
-                                  config.structure_weight)
+    weights = denoiser_weights(codec_model, latents, config)
     decode = None
     if config.spectral_weight > 0:
         if not hasattr(codec_model, "decode_log_magnitude"):
@@ -501,3 +510,11 @@ SCALES.update({f"{size}{ONE_PRODUCT.removeprefix('full')}-periodicity-free": den
     SCALES[f"{size}{ONE_PRODUCT.removeprefix('full')}"], always_known=4) for size in ("full", "smoke")})
 # The shipped default since the thirty-first session; `timbre train` trains it unless told another scale
 SHIPPED_SCALE = f"{ONE_PRODUCT}-periodicity-free"
+# ... with the codec's timbre channels at std 0.25, half the structure's (HarmonicCodecConfig.timbre_latent_std), the
+# denoiser's loss in the codec's units as before: its DiT took its generations' instrument at sigma 16-3, before the
+# midpoint step, so Diff-TONE swapped earlier than the midpoint and kept less of the notes; at half the amplitude the
+# timbre is resolved after the structure, as in the paper's model (benchmarks/pilots/timbre_scaled_dit.py)
+SCALES.update({f"{size}{SHIPPED_SCALE.removeprefix('full')}-timbre-scaled": replace(
+    SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"],
+    codec=replace(SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"].codec, timbre_latent_std=0.25))
+    for size in ("full", "smoke")})

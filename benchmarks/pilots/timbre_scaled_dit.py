@@ -12,7 +12,7 @@ bundle view that divides the scale out before decoding and before the latent cla
 accuracy, what Diff-TONE's classifier reads per step (the guided and the unconditional x0_hat, as
 `diff_tone_readings.py`) and the Diff-TONE check against the midpoint (`timbre analyse diff-tone`'s figures).
 Usage: python benchmarks/pilots/timbre_scaled_dit.py --out DIR [--timbre-scale 0.25] [--steps 2500] [--items 80]
-       [--generation-only]
+       [--sampling-steps 16] [--cfg 4] [--generation-only]
 """
 import argparse
 import dataclasses
@@ -86,6 +86,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=stages.SCALES[SHIPPED_SCALE].denoiser_training.steps)
     p.add_argument("--items", type=int, default=80, help="generations of the Diff-TONE check")
     p.add_argument("--cfg", type=float, default=4.0)
+    p.add_argument("--sampling-steps", type=int, default=16, help="steps of every generation and edit")
     p.add_argument("--generation-only", action="store_true",
                    help="judge the generations only (a control run: --timbre-scale 1 is the shipped recipe)")
     args = p.parse_args()
@@ -97,11 +98,12 @@ def main() -> None:
     bundle = dataclasses.replace(shipped, codec=ScaledCodec(shipped.codec, scales),
                                  denoiser=EDMPrecond(load_component(path), 0.5),
                                  latent_classifier=UnscaledClassifier(shipped.latent_classifier, scales))
-    sampler = SamplerConfig(steps=16, cfg=args.cfg)
+    sampler = SamplerConfig(steps=args.sampling_steps, cfg=args.cfg)
     start = time.perf_counter()
     with torch.no_grad():
         generation = generation_accuracy(bundle, bundle.audio_classifier, 10, 125, sampler)
-    print(json.dumps({"timbre_scale": args.timbre_scale, "cfg": args.cfg, "generation": generation["accuracy"],
+    print(json.dumps({"timbre_scale": args.timbre_scale, "cfg": args.cfg, "sampling_steps": args.sampling_steps,
+                      "generation": generation["accuracy"],
                       "per_instrument": generation["per_instrument"],
                       "seconds": round(time.perf_counter() - start)}), flush=True)
     if args.generation_only:

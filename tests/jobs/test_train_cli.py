@@ -21,6 +21,14 @@ def smoke_bundle(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def smoke_shipped(tmp_path_factory):
+    """The shipped scale's smoke twin, trained once for the tests that read it."""
+    out = tmp_path_factory.mktemp("shipped")
+    assert main(["train", "all", "--out", str(out), "--scale", f"smoke{SHIPPED_SCALE.removeprefix('full')}"]) == 0
+    return out
+
+
 def test_train_all_writes_a_loadable_bundle_with_every_record(smoke_bundle):
     bundle = load_bundle(smoke_bundle)
     assert bundle.channel_spaces == ("basis", "raw")
@@ -183,10 +191,9 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
 
 
 def test_the_shipped_scale_records_that_its_dit_always_saw_only_pitch_and_onset_known_and_ranks_the_periodicity(
-        tmp_path):
+        smoke_shipped):
     assert SHIPPED_SCALE.endswith("-periodicity-free")
-    out = tmp_path / "shipped"
-    assert main(["train", "all", "--out", str(out), "--scale", f"smoke{SHIPPED_SCALE.removeprefix('full')}"]) == 0
+    out = smoke_shipped
     assert json.loads((out / "training" / "denoiser.json").read_text())["config"]["always_known"] == 4
     bundle = load_bundle(out)
     assert (bundle.always_known, bundle.held_channels, bundle.codec.structure_channels) == (4, 4, 6)
@@ -194,6 +201,25 @@ def test_the_shipped_scale_records_that_its_dit_always_saw_only_pitch_and_onset_
     assert set(ranking[-4:]) == {0, 1, 2, 3}  # pitch and onset last; the periodicity (4, 5) keeps its MI rank
     mi = json.loads((out / "training" / "mi.json").read_text())["raw_instrument_mi"]
     assert [ranking.index(c) for c in (4, 5)] == [sum(mi[o] > mi[c] for o in range(4, 12)) for c in (4, 5)]
+
+
+def test_the_timbre_scaled_scale_halves_the_timbre_and_weights_its_loss_in_the_plain_units(smoke_shipped, tmp_path):
+    plain, quiet = smoke_shipped, tmp_path / "quiet"
+    scale = f"smoke{SHIPPED_SCALE.removeprefix('full')}-timbre-scaled"
+    assert main(["train", "all", "--out", str(quiet), "--scale", scale]) == 0
+    plain_codec, quiet_codec = load_bundle(plain).codec, load_bundle(quiet).codec
+    assert (quiet_codec.config.timbre_latent_std, quiet_codec.timbre_latent_scale) == (0.25, 0.5)
+    structure = quiet_codec.structure_channels
+    t = torch.arange(16000) / 16000
+    wave = 0.1 * sum(torch.sin(2 * math.pi * k * 330 * t) / k for k in range(1, 8))[None]
+    plain_z, quiet_z = plain_codec.encode(wave), quiet_codec.encode(wave)
+    assert torch.equal(quiet_z[:, :structure], plain_z[:, :structure])
+    assert torch.allclose(quiet_z[:, structure:], plain_z[:, structure:] / 2, atol=1e-6)
+    plain_w, quiet_w = (torch.tensor(json.loads((out / "training" / "denoiser.json").read_text())["channel_weights"])
+                        for out in (plain, quiet))
+    assert torch.equal(quiet_w[:structure], plain_w[:structure])
+    assert float(plain_w[structure:].max()) > 1.0  # the timbre channels are weighted by the decoder
+    assert torch.allclose(quiet_w[structure:], 4 * plain_w[structure:], rtol=1e-2)  # an error costs what it did
 
 
 @pytest.mark.parametrize("scale,p_mean,known_share,steps", [("smoke-harmonic-known", -1.2, 0.5, 3),
@@ -316,6 +342,9 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
     free = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
                          "-one-product-periodicity-free"])
     assert _changed(free, fast) == {("denoiser_training", "always_known"): 4}
+    quiet = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
+                          "-one-product-periodicity-free-timbre-scaled"])
+    assert _changed(quiet, free) == {("codec", "timbre_latent_std"): 0.25}
 
 
 @pytest.mark.parametrize("share", [1.0, None])

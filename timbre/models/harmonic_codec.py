@@ -56,6 +56,9 @@ class HarmonicCodecConfig:
     stretch_steps: int = 12  # stiffness search: this many values even in sqrt(B), then as many within a step of the best
     pitch_latent_std: float = 0.0  # > 0: the pitch channels are scaled to this std instead of latent_std, so that a
     # cent is a larger step in the latents (at 0.5 one latent unit spans about 20 semitones of the corpus's pitch)
+    timbre_latent_std: float = 0.0  # > 0: the timbre channels are fitted to this std instead of latent_std, so that a
+    # denoiser resolves them later in its schedule (EDM resolves a feature of amplitude a around sigma a) than the
+    # structure; 0: latent_std
     onset_hold_s: float = 0.0  # > 0: the onset feature holds each level rise and releases it by a factor e in this
     # many seconds (held_rises), so that a note's start spans frames a denoiser can place; 0: each frame's own rise
     onset_saturation: float = 0.0  # > 0: the onset feature is 1 - exp(-rise / this) of the (held) rise in nats, bounded
@@ -137,6 +140,8 @@ class HarmonicCodec(SpectralFrames):
                              f"got {c.onset_saturation}")
         if c.pitch_latent_std < 0:
             raise ValueError(f"pitch_latent_std must be 0 (latent_std) or a positive std, got {c.pitch_latent_std}")
+        if c.timbre_latent_std < 0:
+            raise ValueError(f"timbre_latent_std must be 0 (latent_std) or a positive std, got {c.timbre_latent_std}")
         if c.register_knots:
             self.register_buffer("register_mean", torch.zeros(c.timbre_features, c.register_knots))
 
@@ -153,6 +158,13 @@ class HarmonicCodec(SpectralFrames):
         if c.pitch_latent_std > 0:
             std[: c.stride] = c.pitch_latent_std  # the pitch of each of the latent frame's STFT frames comes first
         return std
+
+    @property
+    def timbre_latent_scale(self) -> float:
+        """The timbre channels' std over latent_std (1 unless timbre_latent_std is set): a timbre latent unit is this
+        many of the structure's in what the decoder renders."""
+        c = self.config
+        return c.timbre_latent_std / c.latent_std if c.timbre_latent_std > 0 else 1.0
 
     @property
     def bin_hz(self) -> float:

@@ -43,7 +43,7 @@ def train_harmonic_codec(model_config: HarmonicCodecConfig, config: HarmonicCode
     codec.structure_mean.copy_(flat.mean(0))
     codec.structure_std.copy_(flat.std(0).clamp_min(1e-6))
     pca_linear_maps(codec.enc_linear, codec.dec_linear, timbre)
-    std = model_config.latent_std
+    std = model_config.timbre_latent_std or model_config.latent_std
     codec.enc_linear.weight.mul_(std)
     codec.enc_linear.bias.mul_(std)
     codec.dec_linear.weight.div_(std)

@@ -283,6 +283,21 @@ def test_a_mallets_inharmonic_partials_do_not_pull_the_refined_f0():
 
 
 @torch.no_grad()
+def test_a_timbre_latent_std_fits_the_timbre_channels_to_it_and_decodes_the_same(fitted):
+    quiet = train_harmonic_codec(replace(fitted.config, timbre_latent_std=0.125),
+                                 HarmonicCodecTrainingConfig(pca_crops=24, crop_seconds=0.25), _pool())[0]
+    assert (quiet.timbre_latent_scale, fitted.timbre_latent_scale) == (0.25, 1.0)
+    wave = torch.cat([_tone(277.2, BRIGHT, 1.0), _tone(415.3, HOLLOW, 1.0)])[None]
+    plain_z, quiet_z = fitted.encode(wave), quiet.encode(wave)
+    structure = fitted.structure_channels
+    assert torch.equal(quiet_z[:, :structure], plain_z[:, :structure])
+    assert torch.allclose(quiet_z[:, structure:], plain_z[:, structure:] / 4, atol=1e-6)  # 0.125 against 0.5
+    assert torch.allclose(quiet.rendered_frames(quiet_z)[0], fitted.rendered_frames(plain_z)[0], rtol=1e-5)
+    with pytest.raises(ValueError, match="timbre_latent_std must be 0"):
+        HarmonicCodec(replace(fitted.config, timbre_latent_std=-0.25))
+
+
+@torch.no_grad()
 def test_a_pitch_latent_std_scales_only_the_pitch_channels_and_decodes_the_same(fitted):
     wide = HarmonicCodec(replace(fitted.config, pitch_latent_std=2.0))
     wide.load_state_dict(fitted.state_dict())
