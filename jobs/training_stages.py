@@ -411,22 +411,30 @@ def frames_per_row(pool: Pool, hop: int) -> torch.Tensor:
     return torch.tensor([math.ceil(int(n) / hop) for n in pool.lengths])
 
 
-def pool_sensitivity(codec_model, latents: torch.Tensor) -> torch.Tensor:
-    """(C,) the decoder's sensitivity to each latent channel, measured on about 32 pool rows' first 64 frames."""
-    return decoder_sensitivity(codec_model, latents[:: max(1, latents.shape[0] // 32), :, :64])
+def pool_sensitivity(codec_model, latents: torch.Tensor, units: torch.Tensor | None = None) -> torch.Tensor:
+    """(C,) the decoder's sensitivity to each latent channel, measured on about 32 pool rows' first 64 frames; with
+    `units` (C,), per unit squared change of each channel over its unit (the bump a unit's share of the plain step)."""
+    rows = latents[:: max(1, latents.shape[0] // 32), :, :64]
+    if units is None:
+        return decoder_sensitivity(codec_model, rows)
+    return decoder_sensitivity(codec_model, rows, 1e-2 * units) * units.float() ** 2
 
 
 def denoiser_weights(codec_model, latents: torch.Tensor, config: DenoiserTrainingConfig) -> torch.Tensor | None:
     """(C,) the denoiser's loss weights from the decoder's sensitivity (None for EDM's uniform loss), taken in the
     units of a codec whose timbre channels have its latent_std and then put in its own: a codec with a
-    timbre_latent_std scale s changes only when each timbre channel is resolved, not what an error in it costs."""
+    timbre_latent_std changes only when each timbre channel is resolved, not what an error in it costs."""
     if config.decoder_weighting <= 0:
         return None
-    units = torch.ones(codec_model.channels)
-    units[structure_channels(codec_model):] = getattr(codec_model, "timbre_latent_scale", 1.0)
-    return channel_weights(pool_sensitivity(codec_model, latents) * units ** 2, config.decoder_weighting,
-                           0 if config.weight_structure else structure_channels(codec_model),
-                           config.structure_weight) / units ** 2
+    unweighted = 0 if config.weight_structure else structure_channels(codec_model)
+    scale = getattr(codec_model, "timbre_latent_scale", 1.0)
+    if scale == 1.0:
+        return channel_weights(pool_sensitivity(codec_model, latents), config.decoder_weighting, unweighted,
+                               config.structure_weight)
+    units = torch.ones(codec_model.channels, dtype=torch.float64)
+    units[structure_channels(codec_model):] = scale
+    return (channel_weights(pool_sensitivity(codec_model, latents, units), config.decoder_weighting, unweighted,
+                            config.structure_weight) / units ** 2).float()
 
 
 def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserTrainingConfig,

@@ -9,19 +9,20 @@ from torch import Tensor
 
 
 @torch.no_grad()
-def decoder_sensitivity(codec, latents: Tensor, step: float = 1e-2) -> Tensor:
+def decoder_sensitivity(codec, latents: Tensor, step: float | Tensor = 1e-2) -> Tensor:
     """(C,): the mean squared change of `codec.decode_log_magnitude` per unit squared change of each latent channel,
-    measured by central differences around the given (N, C, T) latents."""
+    measured by central differences around the given (N, C, T) latents, a step for every channel or one each (C,)."""
     decode = getattr(codec, "decode_log_magnitude", None)
     if decode is None:
         raise ValueError(f"{type(codec).__name__} has no decode_log_magnitude: decoder weights need a spectral codec")
     if latents.ndim != 3 or latents.shape[1] != codec.channels:
         raise ValueError(f"latents must be (N, {codec.channels}, frames), got {tuple(latents.shape)}")
+    steps = torch.as_tensor(step, dtype=torch.float64).expand(latents.shape[1])
     out = torch.empty(latents.shape[1])
     bump = torch.zeros_like(latents)
     for c in range(latents.shape[1]):
-        bump[:, c] = step
-        out[c] = (decode(latents + bump) - decode(latents - bump)).pow(2).mean() / (2 * step) ** 2
+        bump[:, c] = float(steps[c])
+        out[c] = (decode(latents + bump) - decode(latents - bump)).pow(2).mean() / (2 * float(steps[c])) ** 2
         bump[:, c] = 0
     return out
 

@@ -22,6 +22,24 @@ def test_the_sensitivity_of_a_linear_decoder_is_each_columns_mean_square():
     assert torch.allclose(got, codec.w.pow(2).mean(0), rtol=1e-4)  # 10, 0.25, 0.5
 
 
+class CubicDecoder:
+    """A codec whose decoded log-magnitude is z^3: the central difference with step h reads 3 z^2 + h^2 exactly, in
+    one of its three features."""
+
+    channels = 3
+
+    def decode_log_magnitude(self, z):
+        return z.double() ** 3
+
+
+def test_each_channel_is_measured_with_its_own_step():
+    z = torch.full((2, 3, 5), 0.5)
+    steps = torch.tensor([0.1, 0.2, 0.4])
+    got = decoder_sensitivity(CubicDecoder(), z, steps)
+    assert torch.allclose(got, (0.75 + steps ** 2) ** 2 / 3, rtol=1e-5)  # 0.1925, 0.2080, 0.2760
+    assert torch.allclose(decoder_sensitivity(CubicDecoder(), z, 0.2), torch.full((3,), 0.79 ** 2 / 3), rtol=1e-5)
+
+
 def test_sensitivity_refuses_a_codec_without_a_spectral_decoder_and_bad_latents():
     with pytest.raises(ValueError, match="object has no decode_log_magnitude"):
         decoder_sensitivity(object(), torch.zeros(1, 3, 4))
