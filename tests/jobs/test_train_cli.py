@@ -7,7 +7,7 @@ import soundfile as sf
 import torch
 
 from jobs.cli import main
-from jobs.training_stages import SCALES, SHIPPED_SCALE
+from jobs.training_stages import SCALES, SHIPPED_SCALE, denoiser_weights
 from timbre.analysis.generation import generate_instrument, structure_mask
 from timbre.edits import SamplerConfig
 from timbre.errors import ModelError
@@ -220,12 +220,10 @@ def test_the_timbre_scaled_scale_halves_the_timbre_and_weights_its_loss_in_the_p
     assert torch.equal(quiet_w[:structure], plain_w[:structure])
     assert float(plain_w[structure:].max()) > 1.0  # the timbre channels are weighted by the decoder
     assert torch.allclose(quiet_w[structure:], 4 * plain_w[structure:], rtol=1e-3, atol=2e-3)  # records: 3 places
-    from jobs import training_stages as stages
     config = SCALES[scale].denoiser_training
     z = torch.randn(4, plain_codec.channels, 64, generator=torch.Generator().manual_seed(0)) * 0.5
     quiet_z = torch.cat([z[:, :structure], z[:, structure:] / 2], 1)
-    plain_w, quiet_w = stages.denoiser_weights(plain_codec, z, config), stages.denoiser_weights(quiet_codec, quiet_z,
-                                                                                                 config)
+    plain_w, quiet_w = denoiser_weights(plain_codec, z, config), denoiser_weights(quiet_codec, quiet_z, config)
     assert torch.equal(quiet_w[:structure], plain_w[:structure])
     assert torch.allclose(quiet_w[structure:], 4 * plain_w[structure:], rtol=1e-5)  # an error costs what it did
 

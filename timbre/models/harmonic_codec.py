@@ -161,8 +161,8 @@ class HarmonicCodec(SpectralFrames):
 
     @property
     def timbre_latent_scale(self) -> float:
-        """The timbre channels' std over latent_std (1 unless timbre_latent_std is set): a timbre latent unit is this
-        many of the structure's in what the decoder renders."""
+        """The timbre channels' std over latent_std (1 unless timbre_latent_std is set): this codec's timbre latents
+        are the plain codec's times this factor."""
         c = self.config
         return c.timbre_latent_std / c.latent_std if c.timbre_latent_std > 0 else 1.0
 

@@ -17,7 +17,10 @@ def decoder_sensitivity(codec, latents: Tensor, step: float | Tensor = 1e-2) -> 
         raise ValueError(f"{type(codec).__name__} has no decode_log_magnitude: decoder weights need a spectral codec")
     if latents.ndim != 3 or latents.shape[1] != codec.channels:
         raise ValueError(f"latents must be (N, {codec.channels}, frames), got {tuple(latents.shape)}")
-    steps = torch.as_tensor(step, dtype=torch.float64).expand(latents.shape[1])
+    steps = torch.as_tensor(step, dtype=torch.float64)
+    if steps.ndim > 1 or (steps.ndim == 1 and steps.shape[0] != latents.shape[1]):
+        raise ValueError(f"step must be one number or one per channel ({latents.shape[1]},), got {tuple(steps.shape)}")
+    steps = steps.expand(latents.shape[1])
     out = torch.empty(latents.shape[1])
     bump = torch.zeros_like(latents)
     for c in range(latents.shape[1]):

@@ -38,6 +38,8 @@ def test_each_channel_is_measured_with_its_own_step():
     got = decoder_sensitivity(CubicDecoder(), z, steps)
     assert torch.allclose(got, (0.75 + steps ** 2) ** 2 / 3, rtol=1e-5)  # 0.1925, 0.2080, 0.2760
     assert torch.allclose(decoder_sensitivity(CubicDecoder(), z, 0.2), torch.full((3,), 0.79 ** 2 / 3), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"step must be one number or one per channel \(3,\), got \(2,\)"):
+        decoder_sensitivity(CubicDecoder(), z, steps[:2])
 
 
 def test_sensitivity_refuses_a_codec_without_a_spectral_decoder_and_bad_latents():
