@@ -426,15 +426,15 @@ def denoiser_weights(codec_model, latents: torch.Tensor, config: DenoiserTrainin
     timbre_latent_std changes only when each timbre channel is resolved, not what an error in it costs."""
     if config.decoder_weighting <= 0:
         return None
-    unweighted = 0 if config.weight_structure else structure_channels(codec_model)
     scale = getattr(codec_model, "timbre_latent_scale", 1.0)
-    if scale == 1.0:
-        return channel_weights(pool_sensitivity(codec_model, latents), config.decoder_weighting, unweighted,
-                               config.structure_weight)
-    units = torch.ones(codec_model.channels, dtype=torch.float64)
-    units[structure_channels(codec_model):] = scale
-    return (channel_weights(pool_sensitivity(codec_model, latents, units), config.decoder_weighting, unweighted,
-                            config.structure_weight) / units ** 2).float()
+    units = None  # a plain codec's weights are measured as they always were, bit for bit
+    if scale != 1.0:
+        units = torch.ones(codec_model.channels, dtype=torch.float64)
+        units[structure_channels(codec_model):] = scale
+    weights = channel_weights(pool_sensitivity(codec_model, latents, units), config.decoder_weighting,
+                              0 if config.weight_structure else structure_channels(codec_model),
+                              config.structure_weight)
+    return weights if units is None else (weights / units ** 2).float()
 
 
 def fit_denoiser(ctx: Context, codec_model, conditioner_model, config: DenoiserTrainingConfig,
