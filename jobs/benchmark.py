@@ -9,6 +9,7 @@ WAV files with a pairs table, measured by `timbre evaluate` on Ray, and the tabl
 Markdown beside the HTML report."""
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from jobs.evaluate import write_evaluation_report
 PROBE_FRACTION = 0.1  # the noise probe's chance level on the default bundle (docs/models.md; 0.05 before the twelfth session)
 K_GRID = (0.75, 0.5, 0.25)  # share of channels in the timbre mask, high to low
 CLAMP_GRID = (0.5, 1.0)  # share of steps with the structure clamped: short, long
+DEFAULT_CFG = 2.0  # each table's guidance where neither --cfg nor the bundle's edit defaults name one
 
 
 def mi_settings(space: str | None) -> list[tuple[str, str, dict]]:
@@ -37,6 +39,13 @@ def mi_settings(space: str | None) -> list[tuple[str, str, dict]]:
     return rows
 
 
+def table_cfgs(given: float | None, edit_defaults) -> dict[str, float]:
+    """Each table's guidance: the one given for both, else the bundle's tuned cfg for MI-inpaint (the MI table, every
+    method on its items at the same guidance) and for Diff-TONE (the Diff-TONE table), else DEFAULT_CFG."""
+    return {table: float(given if given is not None else edit_defaults.get(method, {}).get("cfg", DEFAULT_CFG))
+            for table, method in (("mi", "mi-inpaint"), ("diff-tone", "diff-tone"))}
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("benchmark", help="the papers' tables on the testbed", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,7 +54,9 @@ def add_parser(sub) -> None:
     p.add_argument("--items", type=int, default=24, help="held-out melodies, and generations for Diff-TONE")
     p.add_argument("--seconds", type=float, default=4.0, help="length of each item")
     p.add_argument("--steps", type=int, default=16, help="sampling steps")
-    p.add_argument("--cfg", type=float, default=2.0, help="guidance scale")
+    p.add_argument("--cfg", type=float, default=None,
+                   help="guidance scale of both tables (default: the bundle's edit default for MI-inpaint in the MI "
+                        f"table and for Diff-TONE in the Diff-TONE table, else {DEFAULT_CFG:g})")
     p.add_argument("--hold-level", action="store_true",
                    help="guidance holds each frame's level at the conditional model's (the harmonic codec)")
     p.add_argument("--level-window", type=float, default=WindowConfig.level_seconds, metavar="SECONDS",
@@ -71,8 +82,9 @@ def _writer(rate: int):
     return write
 
 
-def produce_edits(args, out: Path, log=print) -> pd.DataFrame:
-    """Every edit of both tables as WAV files under out/audio, and the pairs table that lists them."""
+def produce_edits(args, out: Path, cfgs: dict[str, float], log=print) -> pd.DataFrame:
+    """Every edit of both tables as WAV files under out/audio, each table at its guidance in `cfgs`, and the pairs
+    table that lists them."""
     from timbre.analysis.diff_tone_check import diff_tone_generations
     from timbre.analysis.edit_quality import held_out_items, run_edits
     from timbre.edits import EditSpec, SamplerConfig
@@ -81,7 +93,7 @@ def produce_edits(args, out: Path, log=print) -> pd.DataFrame:
     bundle = load_model(args.model)
     _write = _writer(bundle.sample_rate)
     names = bundle.instruments
-    sampler = SamplerConfig(steps=args.steps, cfg=args.cfg, hold_level=args.hold_level)
+    sampler = SamplerConfig(steps=args.steps, cfg=cfgs["mi"], hold_level=args.hold_level)
     space = args.space or bundle.default_space
     items = held_out_items(args.corpus_seed, args.items, args.seconds, len(names))
     audio = out / "audio"
@@ -99,7 +111,8 @@ def produce_edits(args, out: Path, log=print) -> pd.DataFrame:
                          "method": method, "setting": setting, "reference": references[i]})
     log("editing: diff-tone and its baselines on generations")
     frames = max(1, round(args.seconds * bundle.sample_rate / bundle.codec.hop_length))
-    generations = diff_tone_generations(bundle, args.items, frames, sampler, args.seed)
+    generations = diff_tone_generations(bundle, args.items, frames, replace(sampler, cfg=cfgs["diff-tone"]),
+                                        args.seed)
     generated = [_write(audio / "generation" / f"{i}.wav", w) for i, w in enumerate(generations.source_audio)]
     for method, waves in generations.outputs.items():
         for i, wave in enumerate(waves):
@@ -124,8 +137,10 @@ def run(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    edits = {k: getattr(args, k) for k in ("model", "items", "seconds", "steps", "cfg", "space", "seed", "corpus_seed",
-                                           "hold_level", "level_window")}
+    bundle = load_model(args.model)
+    cfgs = table_cfgs(args.cfg, bundle.edit_defaults)
+    edits = {**{k: getattr(args, k) for k in ("model", "items", "seconds", "steps", "space", "seed", "corpus_seed",
+                                              "hold_level", "level_window")}, "cfg": cfgs}
     recorded = out / "edits.json"
     if recorded.exists() and json.loads(recorded.read_text()) != edits:
         found = json.loads(recorded.read_text())
@@ -133,12 +148,12 @@ def run(args) -> int:
         raise ConfigError(f"{out} holds a benchmark made with another {', '.join(differ)}; use a new --out, or the same "
                           "settings to resume it")
     if not (out / "pairs.csv").exists():  # edits are deterministic: a re-run reuses them and resumes the evaluation
-        produce_edits(args, out)
+        produce_edits(args, out, cfgs)
         recorded.write_text(json.dumps(edits, indent=2) + "\n")
-    config = EvalConfig(str(out / "pairs.csv"), str(out / "evaluation"), bundle_fingerprint(load_model(args.model)),
+    config = EvalConfig(str(out / "pairs.csv"), str(out / "evaluation"), bundle_fingerprint(bundle),
                         shard_size=8, seed=args.seed)
     result = run_evaluation(config, args.model, RunOptions(editors=args.workers, progress=not args.no_progress))
-    sections = write_tables(result.summary, out, args)
+    sections = write_tables(result.summary, out, args, cfgs)
     report = write_evaluation_report(str(out / "evaluation"), result.rows, result.summary, args.model,
                                      f"Benchmark of {args.model}", sections)
     print((out / "benchmark.md").read_text())
@@ -154,7 +169,7 @@ def _closest(mi: pd.DataFrame) -> str:
     return f"the lowest DPD is setting {best['setting']} ({best['dpd_cents']:.1f}¢, CLAP {best['clap']:.3f})"
 
 
-def write_tables(summary: pd.DataFrame, out: Path, args) -> tuple[tuple[str, str], ...]:
+def write_tables(summary: pd.DataFrame, out: Path, args, cfgs: dict[str, float]) -> tuple[tuple[str, str], ...]:
     """Parquet and Markdown tables in `out`; returns them as report sections (heading, HTML)."""
     mi, diff_tone = table(summary, MI_METHODS, MI_TABLE), table(summary, DIFF_TONE_METHODS, DIFF_TONE_TABLE)
     chosen = pick_setting(mi, args.dpd_bound)
@@ -162,23 +177,26 @@ def write_tables(summary: pd.DataFrame, out: Path, args) -> tuple[tuple[str, str
     diff_tone.to_parquet(out / "diff_tone_table.parquet", index=False)
     swap = json.loads((out / "diff-tone.json").read_text())
     command = (f"timbre benchmark --out {args.out} --model {args.model} --items {args.items} --seconds {args.seconds} "
-               f"--steps {args.steps} --cfg {args.cfg} --dpd-bound {args.dpd_bound} --seed {args.seed}"
+               f"--steps {args.steps}" + (f" --cfg {args.cfg}" if args.cfg is not None else "")
+               + f" --dpd-bound {args.dpd_bound} --seed {args.seed}"
                f" --level-window {args.level_window}" + (" --hold-level" if args.hold_level else "")
                + (f" --space {args.space}" if args.space else ""))
     text = [f"Made by `{command}`; 95% bootstrap intervals in brackets.", "",
-            "**MI-guided inpainting** (held-out melodies; FAD/KAD against the target instrument's renditions)", "",
+            f"**MI-guided inpainting** (held-out melodies, cfg {cfgs['mi']:g}; FAD/KAD against the target instrument's "
+            "renditions)", "",
             markdown(mi, MI_TABLE), "",
             f"**Search**: best CLAP with DPD ≤ {args.dpd_bound:g}¢: "
             + (f"setting {chosen['setting']} (CLAP {chosen['clap']:.3f}, DPD {chosen['dpd_cents']:.1f}¢)"
                if chosen is not None else "no MI-inpaint setting is within the bound; " + _closest(mi)), "",
-            f"**Diff-TONE** (the bundle's generations; a swap step found for {swap['swap_found']:.0%} of items, "
-            f"mean step {swap['swap_step_mean']:.1f} of {swap['steps']}; KAD against the source generations)", "",
+            f"**Diff-TONE** (the bundle's generations, cfg {cfgs['diff-tone']:g}; a swap step found for "
+            f"{swap['swap_found']:.0%} of items, mean step {swap['swap_step_mean']:.1f} of {swap['steps']}; KAD against "
+            "the source generations)", "",
             markdown(diff_tone, DIFF_TONE_TABLE), ""]
     (out / "benchmark.md").write_text("\n".join(text))
     sections = (("MI-guided inpainting table", markdown_html(markdown(mi, MI_TABLE))),
                 ("Diff-TONE table", markdown_html(markdown(diff_tone, DIFF_TONE_TABLE))))
-    (out / "benchmark.json").write_text(json.dumps({"command": command, "args": {k: v for k, v in vars(args).items()
-                                                                                 if k != "run"},
+    (out / "benchmark.json").write_text(json.dumps({"command": command, "cfg": cfgs,
+                                                    "args": {k: v for k, v in vars(args).items() if k != "run"},
                                                     "chosen": None if chosen is None else chosen["setting"]},
                                                    indent=2, default=str) + "\n")
     return sections
