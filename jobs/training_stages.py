@@ -516,13 +516,15 @@ ONE_PRODUCT = f"{HARMONIC_STEMS_900}-one-product"
 # and onset), so that an edit may regenerate it (the flute, whose breath it marks, docs/models.md)
 SCALES.update({f"{size}{ONE_PRODUCT.removeprefix('full')}-periodicity-free": denoiser_variant(
     SCALES[f"{size}{ONE_PRODUCT.removeprefix('full')}"], always_known=4) for size in ("full", "smoke")})
-# The shipped default since the thirty-first session; `timbre train` trains it unless told another scale
-SHIPPED_SCALE = f"{ONE_PRODUCT}-periodicity-free"
+# The shipped default from the thirty-first session to the thirty-fourth
+PERIODICITY_FREE = f"{ONE_PRODUCT}-periodicity-free"
 # ... with the codec's timbre channels at std 0.25, half the structure's (HarmonicCodecConfig.timbre_latent_std), the
 # denoiser's loss in the codec's units as before: its DiT took its generations' instrument at sigma 16-3, before the
 # midpoint step, so Diff-TONE swapped earlier than the midpoint and kept less of the notes; at half the amplitude the
 # timbre is resolved after the structure, as in the paper's model (benchmarks/pilots/timbre_scaled_dit.py)
-SCALES.update({f"{size}{SHIPPED_SCALE.removeprefix('full')}-timbre-scaled": replace(
-    SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"],
-    codec=replace(SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"].codec, timbre_latent_std=0.25))
+SCALES.update({f"{size}{PERIODICITY_FREE.removeprefix('full')}-timbre-scaled": replace(
+    SCALES[f"{size}{PERIODICITY_FREE.removeprefix('full')}"],
+    codec=replace(SCALES[f"{size}{PERIODICITY_FREE.removeprefix('full')}"].codec, timbre_latent_std=0.25))
     for size in ("full", "smoke")})
+# The shipped default since the thirty-fifth session; `timbre train` trains it unless told another scale
+SHIPPED_SCALE = f"{PERIODICITY_FREE}-timbre-scaled"

@@ -7,7 +7,7 @@ import soundfile as sf
 import torch
 
 from jobs.cli import main
-from jobs.training_stages import SCALES, SHIPPED_SCALE, denoiser_weights
+from jobs.training_stages import PERIODICITY_FREE, SCALES, SHIPPED_SCALE, denoiser_weights
 from timbre.analysis.generation import generate_instrument, structure_mask
 from timbre.edits import SamplerConfig
 from timbre.errors import ModelError
@@ -192,7 +192,7 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
 
 def test_the_shipped_scale_records_that_its_dit_always_saw_only_pitch_and_onset_known_and_ranks_the_periodicity(
         smoke_shipped):
-    assert SHIPPED_SCALE.endswith("-periodicity-free")
+    assert SHIPPED_SCALE == f"{PERIODICITY_FREE}-timbre-scaled" and PERIODICITY_FREE.endswith("-periodicity-free")
     out = smoke_shipped
     assert json.loads((out / "training" / "denoiser.json").read_text())["config"]["always_known"] == 4
     bundle = load_bundle(out)
@@ -204,9 +204,9 @@ def test_the_shipped_scale_records_that_its_dit_always_saw_only_pitch_and_onset_
 
 
 def test_the_timbre_scaled_scale_halves_the_timbre_and_weights_its_loss_in_the_plain_units(smoke_shipped, tmp_path):
-    plain, quiet = smoke_shipped, tmp_path / "quiet"
-    scale = f"smoke{SHIPPED_SCALE.removeprefix('full')}-timbre-scaled"
-    assert main(["train", "all", "--out", str(quiet), "--scale", scale]) == 0
+    plain, quiet = tmp_path / "plain", smoke_shipped
+    scale = f"smoke{SHIPPED_SCALE.removeprefix('full')}"
+    assert main(["train", "all", "--out", str(plain), "--scale", f"smoke{PERIODICITY_FREE.removeprefix('full')}"]) == 0
     plain_codec, quiet_codec = load_bundle(plain).codec, load_bundle(quiet).codec
     assert (quiet_codec.config.timbre_latent_std, quiet_codec.timbre_latent_scale) == (0.25, 0.5)
     structure = quiet_codec.structure_channels
