@@ -33,7 +33,7 @@ from timbre.training.classifiers import (ClassifierTrainingConfig, encode_pool, 
                                          held_out_accuracy, train_audio_classifier, train_latent_classifier)
 from timbre.training.codec import CodecTrainingConfig, evaluate_codec, train_codec
 from timbre.training.conditioner import ConditionerTrainingConfig, evaluate_conditioner, train_conditioner
-from timbre.training.decoder_weights import channel_weights, decoder_sensitivity
+from timbre.training.decoder_weights import SENSITIVITY_STEP, channel_weights, decoder_sensitivity
 from timbre.training.denoiser import DenoiserTrainingConfig, condition_tables, train_denoiser
 from timbre.training.harmonic_codec import HarmonicCodecTrainingConfig, train_harmonic_codec
 from timbre.training.loop import Progress
@@ -417,7 +417,7 @@ def pool_sensitivity(codec_model, latents: torch.Tensor, units: torch.Tensor | N
     rows = latents[:: max(1, latents.shape[0] // 32), :, :64]
     if units is None:
         return decoder_sensitivity(codec_model, rows)
-    return decoder_sensitivity(codec_model, rows, 1e-2 * units) * units.float() ** 2
+    return decoder_sensitivity(codec_model, rows, SENSITIVITY_STEP * units) * units.float() ** 2
 
 
 def denoiser_weights(codec_model, latents: torch.Tensor, config: DenoiserTrainingConfig) -> torch.Tensor | None:

@@ -7,9 +7,11 @@ trained with EDM's uniform latent loss leaves a residual error there that is hea
 import torch
 from torch import Tensor
 
+SENSITIVITY_STEP = 1e-2  # the central differences' bump, in the latent's units
+
 
 @torch.no_grad()
-def decoder_sensitivity(codec, latents: Tensor, step: float | Tensor = 1e-2) -> Tensor:
+def decoder_sensitivity(codec, latents: Tensor, step: float | Tensor = SENSITIVITY_STEP) -> Tensor:
     """(C,): the mean squared change of `codec.decode_log_magnitude` per unit squared change of each latent channel,
     measured by central differences around the given (N, C, T) latents, a step for every channel or one each (C,)."""
     decode = getattr(codec, "decode_log_magnitude", None)
