@@ -23,8 +23,8 @@ from jobs.benchmark_tables import (DIFF_TONE_METHODS, DIFF_TONE_TABLE, MI_METHOD
                                    pick_setting, table)
 from jobs.evaluate import write_evaluation_report
 
-# The noise probe's chance level on the default bundle (docs/models.md; 0.05 before the twelfth session, 0.1 from it
-# to the thirty-fourth)
+# The raw noise probe's chance level on the default bundle, whose edits default to raw channels (docs/benchmarks.md;
+# 0.05 before the twelfth session, 0.1 from it to the thirty-fourth)
 PROBE_FRACTION = 0.05
 K_GRID = (0.75, 0.5, 0.25)  # share of channels in the timbre mask, high to low
 CLAMP_GRID = (0.5, 1.0)  # share of steps with the structure clamped: short, long
