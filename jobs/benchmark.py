@@ -84,15 +84,13 @@ def _writer(rate: int):
     return write
 
 
-def produce_edits(args, out: Path, cfgs: dict[str, float], log=print) -> pd.DataFrame:
-    """Every edit of both tables as WAV files under out/audio, each table at its guidance in `cfgs`, and the pairs
-    table that lists them."""
+def produce_edits(args, bundle, out: Path, cfgs: dict[str, float], log=print) -> pd.DataFrame:
+    """Every edit of both tables by `bundle` as WAV files under out/audio, each table at its guidance in `cfgs`, and
+    the pairs table that lists them."""
     from timbre.analysis.diff_tone_check import diff_tone_generations
     from timbre.analysis.edit_quality import held_out_items, run_edits
     from timbre.edits import EditSpec, SamplerConfig
-    from cluster.model_store import load_model
 
-    bundle = load_model(args.model)
     _write = _writer(bundle.sample_rate)
     names = bundle.instruments
     sampler = SamplerConfig(steps=args.steps, cfg=cfgs["mi"], hold_level=args.hold_level)
@@ -150,7 +148,7 @@ def run(args) -> int:
         raise ConfigError(f"{out} holds a benchmark made with another {', '.join(differ)}; use a new --out, or the same "
                           "settings to resume it")
     if not (out / "pairs.csv").exists():  # edits are deterministic: a re-run reuses them and resumes the evaluation
-        produce_edits(args, out, cfgs)
+        produce_edits(args, bundle, out, cfgs)
         recorded.write_text(json.dumps(edits, indent=2) + "\n")
     config = EvalConfig(str(out / "pairs.csv"), str(out / "evaluation"), bundle_fingerprint(bundle),
                         shard_size=8, seed=args.seed)
