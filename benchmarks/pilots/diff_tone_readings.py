@@ -33,7 +33,8 @@ def classifier_readings(bundle, items: int, sampler: SamplerConfig) -> dict:
     readings = {"guided": [], "unconditional": []}
 
     def observe(step):
-        for name, estimate in (("guided", step["denoised"]), ("unconditional", unconditional_estimate(model, step))):
+        unconditional = unconditional_estimate(model, sampler, step)
+        for name, estimate in (("guided", step["denoised"]), ("unconditional", unconditional)):
             readings[name].append(torch.softmax(model.latent_classifier(estimate), -1))
 
     generate(model, sampler, x_start, sampler.sigmas(), cond, callback=observe)

@@ -129,9 +129,13 @@ def guided(model: EditModel, sampler: SamplerConfig, scale: float, rescale: floa
     network under bf16 autocast when the sampler's precision asks for it. Every sampling and inversion call goes
     through here, so wrappers such as WithKnownChannels, and checks on the raw denoiser, see the model's own
     denoiser."""
+    return ClassifierFreeGuidance(network(model, sampler), model.null_cond, scale, rescale, held_level(model, sampler))
+
+
+def network(model: EditModel, sampler: SamplerConfig) -> Denoiser:
+    """The model's own denoiser, unguided, its network under bf16 autocast when the sampler's precision asks."""
     dtype = PRECISIONS[sampler.precision]
-    denoiser = model.denoiser if dtype is None else MixedPrecision(model.denoiser, dtype)
-    return ClassifierFreeGuidance(denoiser, model.null_cond, scale, rescale, held_level(model, sampler))
+    return model.denoiser if dtype is None else MixedPrecision(model.denoiser, dtype)
 
 
 def held_level(model: EditModel, sampler: SamplerConfig) -> Hold | None:

@@ -8,7 +8,7 @@ from torch import Tensor
 from timbre.conditions import Cond, expand_cond, select_cond
 from timbre.denoisers import sigma_batch
 from timbre.edits.base import (EditBatch, EditModel, EditResult, SamplerConfig, check_fraction, generate,
-                               invert_source, source_cond, target_cond)
+                               invert_source, network, source_cond, target_cond)
 from timbre.edits.channel_split import ChannelSplit, timbre_mask
 from timbre.edits.mi_inpaint import reading_structure
 from timbre.errors import ConfigError
@@ -128,10 +128,10 @@ def generate_with_swap(model: EditModel, sampler: SamplerConfig, x_start: Tensor
     return out if held is None else held.clean(out)
 
 
-def unconditional_estimate(model: EditModel, step: dict) -> Tensor:
-    """The denoiser's x0_hat from a sampling step's state with the condition dropped."""
+def unconditional_estimate(model: EditModel, sampler: SamplerConfig, step: dict) -> Tensor:
+    """The denoiser's x0_hat from a sampling step's state with the condition dropped, at the sampler's precision."""
     x = step["x"]
-    return model.denoiser(x, sigma_batch(x, step["sigma"]), expand_cond(model.null_cond, x.shape[0]))
+    return network(model, sampler)(x, sigma_batch(x, step["sigma"]), expand_cond(model.null_cond, x.shape[0]))
 
 
 def classify_source_run(model: EditModel, x_start: Tensor, source: Cond, params: DiffToneParams,
@@ -144,7 +144,7 @@ def classify_source_run(model: EditModel, x_start: Tensor, source: Cond, params:
 
     def observe(step):
         states.append(step["x"])
-        estimate = step["denoised"] if params.estimate == "guided" else unconditional_estimate(model, step)
+        estimate = step["denoised"] if params.estimate == "guided" else unconditional_estimate(model, sampler, step)
         estimate = estimate if held is None else held.clean(estimate)
         predictions.append(model.latent_classifier(estimate).argmax(-1).cpu())
 

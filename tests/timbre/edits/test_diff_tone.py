@@ -7,7 +7,9 @@ from timbre.edits import EditSpec, SamplerConfig
 from timbre.conditions import expand_cond
 from timbre.edits.base import invert_source
 from timbre.edits.channel_split import timbre_mask
-from timbre.edits.diff_tone import DiffToneParams, diff_tone_from, generate_with_swap, last_change_step
+from timbre.denoisers import MixedPrecision
+from timbre.edits.diff_tone import (DiffToneParams, diff_tone_from, generate_with_swap, last_change_step,
+                                     unconditional_estimate)
 from timbre.errors import ConfigError
 from timbre.randomness import item_generator
 
@@ -210,6 +212,20 @@ def test_the_unconditional_estimate_is_the_denoiser_from_each_state_with_the_con
             assert sigma_read == sigma
             torch.testing.assert_close(seen[i], bundle.denoiser(x, torch.full((2,), sigma), null))
             assert not torch.allclose(seen[i], bundle.denoiser(x, torch.full((2,), sigma), source))
+
+
+def test_the_unconditional_estimate_runs_the_network_at_the_samplers_precision(bundle):
+    """Under bf16 sampling the classifier's unconditional reading comes from the network under the same autocast as
+    the guided steps, returned in the latents' dtype; under fp32, from the network as stored."""
+    model = bundle.edit_model()
+    x = torch.randn(2, 16, 20, generator=torch.Generator().manual_seed(1))
+    sigma, null = torch.full((2,), 1.0), expand_cond(model.null_cond, 2)
+    with torch.no_grad():
+        half = unconditional_estimate(model, dataclasses.replace(EULER, precision="bf16"), {"x": x, "sigma": 1.0})
+        full = unconditional_estimate(model, EULER, {"x": x, "sigma": 1.0})
+        assert half.dtype == torch.float32 and torch.equal(half, MixedPrecision(bundle.denoiser)(x, sigma, null))
+        assert torch.equal(full, bundle.denoiser(x, sigma, null)) and not torch.equal(half, full)
+        torch.testing.assert_close(half, full, atol=0.05, rtol=0.05)
 
 
 def test_an_unknown_estimate_is_refused_with_the_choices():
