@@ -501,36 +501,36 @@ def analyse_and_assemble(ctx: Context) -> None:
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
         provenance=provenance, always_known=ctx.scale.denoiser_training.always_known)
     save_bundle(replace(bundle, **analysis.bundle_tensors(bundle.held_channels)), ctx.out)
+def sized_variants(full_name: str, suffix: str, derive) -> dict[str, Scale]:
+    """The scale `full_name` + `suffix` and its smoke twin's, each `derive` of that size's scale `full_name`."""
+    rest = full_name.removeprefix("full")
+    return {f"{size}{rest}{suffix}": derive(SCALES[f"{size}{rest}"]) for size in ("full", "smoke")}
+
+
 # The harmonic codec (pitch, onset and periodicity as structure channels) and its 8-block inpainting DiT trained on 900
 # melodic stems, the first line to meet the generation bar (docs/models.md, "Where it stands"), shipped from the
 # twenty-sixth session to the twenty-eighth
 HARMONIC_STEMS_900 = "full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
 # ... with the DiT's adaLN weight gradients each taken as one matrix product (DenoiserTrainingConfig.
 # one_product_gradients: about a fifth off a CPU step, the same weights to rounding)
-SCALES.update({f"{size}{HARMONIC_STEMS_900.removeprefix('full')}-one-product": denoiser_variant(
-    SCALES[f"{size}{HARMONIC_STEMS_900.removeprefix('full')}"], one_product_gradients=True)
-    for size in ("full", "smoke")})
+SCALES.update(sized_variants(HARMONIC_STEMS_900, "-one-product",
+                             lambda scale: denoiser_variant(scale, one_product_gradients=True)))
 # The one-product scale, shipped in the twenty-ninth session and the thirtieth
 ONE_PRODUCT = f"{HARMONIC_STEMS_900}-one-product"
 # ... with the codec's periodicity not always known to the inpainting DiT (DenoiserTrainingConfig.always_known 4: pitch
 # and onset), so that an edit may regenerate it (the flute, whose breath it marks, docs/models.md)
-SCALES.update({f"{size}{ONE_PRODUCT.removeprefix('full')}-periodicity-free": denoiser_variant(
-    SCALES[f"{size}{ONE_PRODUCT.removeprefix('full')}"], always_known=4) for size in ("full", "smoke")})
+SCALES.update(sized_variants(ONE_PRODUCT, "-periodicity-free", lambda scale: denoiser_variant(scale, always_known=4)))
 # The shipped default from the thirty-first session to the thirty-fourth
 PERIODICITY_FREE = f"{ONE_PRODUCT}-periodicity-free"
 # ... with the codec's timbre channels at std 0.25, half the structure's (HarmonicCodecConfig.timbre_latent_std), the
 # denoiser's loss in the codec's units as before: its DiT took its generations' instrument at sigma 16-3, before the
 # midpoint step, so Diff-TONE swapped earlier than the midpoint and kept less of the notes; at half the amplitude the
 # timbre is resolved after the structure, as in the paper's model (benchmarks/pilots/timbre_scaled_dit.py)
-SCALES.update({f"{size}{PERIODICITY_FREE.removeprefix('full')}-timbre-scaled": replace(
-    SCALES[f"{size}{PERIODICITY_FREE.removeprefix('full')}"],
-    codec=replace(SCALES[f"{size}{PERIODICITY_FREE.removeprefix('full')}"].codec, timbre_latent_std=0.25))
-    for size in ("full", "smoke")})
+SCALES.update(sized_variants(PERIODICITY_FREE, "-timbre-scaled",
+                             lambda scale: replace(scale, codec=replace(scale.codec, timbre_latent_std=0.25))))
 # The shipped default since the thirty-fifth session; `timbre train` trains it unless told another scale
 SHIPPED_SCALE = f"{PERIODICITY_FREE}-timbre-scaled"
 # ... with its DiT trained a fifth longer (the cosine schedule stretched to match; about 6 minutes more on the 2-core
 # machine, within the 45-minute budget): the timbre scaling cost generation about five points (docs/models.md)
-SCALES.update({f"{size}{SHIPPED_SCALE.removeprefix('full')}-longer-dit": denoiser_variant(
-    SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"],
-    steps=math.ceil(1.2 * SCALES[f"{size}{SHIPPED_SCALE.removeprefix('full')}"].denoiser_training.steps))
-    for size in ("full", "smoke")})
+SCALES.update(sized_variants(SHIPPED_SCALE, "-longer-dit", lambda scale: denoiser_variant(
+    scale, steps=math.ceil(1.2 * scale.denoiser_training.steps))))
