@@ -7,7 +7,7 @@ import soundfile as sf
 import torch
 
 from jobs.cli import main
-from jobs.training_stages import PERIODICITY_FREE, SCALES, SHIPPED_SCALE, denoiser_weights
+from jobs.training_stages import PERIODICITY_FREE, SCALES, SHIPPED_SCALE, TIMBRE_SCALED, denoiser_weights
 from timbre.analysis.generation import generate_instrument, structure_mask
 from timbre.edits import SamplerConfig
 from timbre.errors import ModelError
@@ -192,9 +192,13 @@ def test_the_harmonic_scale_trains_a_harmonic_codec_into_a_bundle_that_edits_and
 
 def test_the_shipped_scale_records_that_its_dit_always_saw_only_pitch_and_onset_known_and_ranks_the_periodicity(
         smoke_shipped):
-    assert SHIPPED_SCALE == f"{PERIODICITY_FREE}-timbre-scaled" and PERIODICITY_FREE.endswith("-periodicity-free")
+    assert SHIPPED_SCALE == f"{TIMBRE_SCALED}-longer-dit" and TIMBRE_SCALED == f"{PERIODICITY_FREE}-timbre-scaled"
+    assert PERIODICITY_FREE.endswith("-periodicity-free")
     out = smoke_shipped
-    assert json.loads((out / "training" / "denoiser.json").read_text())["config"]["always_known"] == 4
+    config = json.loads((out / "training" / "denoiser.json").read_text())["config"]
+    assert config["always_known"] == 4
+    timbre_scaled = SCALES[f"smoke{TIMBRE_SCALED.removeprefix('full')}"]
+    assert config["steps"] == math.ceil(1.2 * timbre_scaled.denoiser_training.steps)  # the DiT trained a fifth longer
     bundle = load_bundle(out)
     assert (bundle.always_known, bundle.held_channels, bundle.codec.structure_channels) == (4, 4, 6)
     ranking = bundle.channel_ranking.tolist()

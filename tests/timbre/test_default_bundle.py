@@ -64,10 +64,11 @@ def test_mi_inpaint_at_the_bundles_edit_defaults_changes_the_instrument_and_keep
     from timbre.analysis.edit_quality import edit_scores, held_out_items, run_edits
     from timbre.edits.defaults import edit_from_settings, with_edit_defaults
 
-    # at the 16 steps the defaults were measured at (at 8 the gentle cfg 1.5 hears the target in 4 of these 10; 16: 7)
+    # at the 16 steps the defaults were measured at, on two melodies per target: the shipped bundle hears the target
+    # in 13 of these 20 (its first 10 alone: 5, at the bar below)
     spec, space = edit_from_settings("mi-inpaint", with_edit_defaults("mi-inpaint", {"steps": 16}, bundle.edit_defaults))
     assert space == "raw" and spec.params.clamp == 1.0  # the harmonic codec holds the pitch in its structure channels
-    items = held_out_items(0, 10, 2.0, len(bundle.instruments))  # one item per target instrument
+    items = held_out_items(0, 20, 2.0, len(bundle.instruments))  # two items per target instrument
     scores = edit_scores(bundle, items, run_edits(bundle, items, spec, space, seed=0))
     assert scores["pitch_median_cents"] <= 20 and scores["pitch_within_50_cents"] >= 0.95
     assert scores["target_accuracy"] >= 0.5 and scores["source_kept"] <= 0.2
