@@ -359,6 +359,9 @@ def test_each_high_noise_timbre_weighted_variant_changes_one_setting_ceiling_dee
                            "-one-product-periodicity-free-timbre-scaled-longer-dit"])
     steps = quiet["denoiser_training"]["steps"]
     assert _changed(longer, quiet) == {("denoiser_training", "steps"): math.ceil(1.2 * steps)}
+    quieter = asdict(SCALES[f"{size}-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900"
+                            "-one-product-periodicity-free-timbre-scaled-longer-dit-timbre-0.2"])
+    assert _changed(quieter, longer) == {("codec", "timbre_latent_std"): 0.2}
 
 
 @pytest.mark.parametrize("share", [1.0, None])
