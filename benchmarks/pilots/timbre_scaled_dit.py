@@ -38,8 +38,7 @@ from timbre.training.decoder_weights import channel_weights
 from timbre.training.denoiser import condition_tables, train_denoiser
 from timbre.training.pool import row_weights
 
-SHIPPED_SCALE = ("full-harmonic-known-high-noise-timbre-weighted-ceiling-deep-stiff-pitch-scaled-stems-900-"
-                 "one-product-periodicity-free")
+BASE_SCALE = stages.PERIODICITY_FREE  # "the shipped scale" above: the one shipped when this pilot ran
 
 
 class UnscaledClassifier(nn.Module):
@@ -60,7 +59,7 @@ def train(out: Path, shipped, scales: torch.Tensor, steps: int) -> Path:
     if path.exists():
         return path
     start = time.perf_counter()
-    scale = stages.SCALES[SHIPPED_SCALE]
+    scale = stages.SCALES[BASE_SCALE]
     ctx = stages.Context(out, scale, 0, 0, log=lambda line: print(line, flush=True))
     codec, conditioner = shipped.codec, shipped.conditioner
     latents = ctx.pool_latents(codec)
@@ -83,7 +82,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--timbre-scale", type=float, default=0.25)
-    p.add_argument("--steps", type=int, default=stages.SCALES[SHIPPED_SCALE].denoiser_training.steps)
+    p.add_argument("--steps", type=int, default=stages.SCALES[BASE_SCALE].denoiser_training.steps)
     p.add_argument("--items", type=int, default=80, help="generations of the Diff-TONE check")
     p.add_argument("--cfg", type=float, default=4.0)
     p.add_argument("--sampling-steps", type=int, default=16, help="steps of every generation and edit")
