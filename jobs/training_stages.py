@@ -538,6 +538,7 @@ SCALES.update(sized_variants(TIMBRE_SCALED, "-longer-dit", lambda scale: denoise
 SHIPPED_SCALE = f"{TIMBRE_SCALED}-longer-dit"
 # ... with the timbre channels quieter still, std 0.2 (two fifths of the structure's): the guided reading of Diff-TONE
 # finds its swap for just under half the shipped bundle's generations, and the timbre scaling is what moved that
-# (30% to 53% at std 0.25; docs/models.md, "Where it stands", the thirty-sixth session)
+# (30% to 53% at std 0.25). Measured: 40% on the usual 80 against the shipped 48.75%, so the effect stops at 0.25
+# (docs/models.md, "Where it stands", the thirty-sixth session)
 SCALES.update(sized_variants(SHIPPED_SCALE, "-timbre-0.2",
                              lambda scale: replace(scale, codec=replace(scale.codec, timbre_latent_std=0.2))))
