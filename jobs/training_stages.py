@@ -75,6 +75,11 @@ def denoiser_variant(scale: Scale, **training) -> Scale:
     return replace(scale, denoiser_training=replace(scale.denoiser_training, **training))
 
 
+def codec_variant(scale: Scale, **codec) -> Scale:
+    """The scale with its codec settings changed."""
+    return replace(scale, codec=replace(scale.codec, **codec))
+
+
 def longer_inpainting(scale: Scale) -> Scale:
     """The scale's denoiser trained twice as long, with three items in four on the inpainting task."""
     return denoiser_variant(scale, steps=2 * scale.denoiser_training.steps, known_share=0.75)
@@ -501,10 +506,17 @@ def analyse_and_assemble(ctx: Context) -> None:
         latent_classifier=ctx.component("latent_classifier"), audio_classifier=ctx.component("audio_classifier"),
         provenance=provenance, always_known=ctx.scale.denoiser_training.always_known)
     save_bundle(replace(bundle, **analysis.bundle_tensors(bundle.held_channels)), ctx.out)
+
+
+def sized_name(size: str, full_name: str) -> str:
+    """The name of the scale `full_name` at another size: "smoke" gives its smoke twin's."""
+    return f"{size}{full_name.removeprefix('full')}"
+
+
 def sized_variants(full_name: str, suffix: str, derive) -> dict[str, Scale]:
     """The scale `full_name` + `suffix` and its smoke twin's, each `derive` of that size's scale `full_name`."""
-    rest = full_name.removeprefix("full")
-    return {f"{size}{rest}{suffix}": derive(SCALES[f"{size}{rest}"]) for size in ("full", "smoke")}
+    return {sized_name(size, full_name) + suffix: derive(SCALES[sized_name(size, full_name)])
+            for size in ("full", "smoke")}
 
 
 # The harmonic codec (pitch, onset and periodicity as structure channels) and its 8-block inpainting DiT trained on 900
@@ -527,7 +539,7 @@ PERIODICITY_FREE = f"{ONE_PRODUCT}-periodicity-free"
 # midpoint step, so Diff-TONE swapped earlier than the midpoint and kept less of the notes; at half the amplitude the
 # timbre is resolved after the structure, as in the paper's model (benchmarks/pilots/timbre_scaled_dit.py)
 SCALES.update(sized_variants(PERIODICITY_FREE, "-timbre-scaled",
-                             lambda scale: replace(scale, codec=replace(scale.codec, timbre_latent_std=0.25))))
+                             lambda scale: codec_variant(scale, timbre_latent_std=0.25)))
 # The shipped default in the thirty-fifth session
 TIMBRE_SCALED = f"{PERIODICITY_FREE}-timbre-scaled"
 # ... with its DiT trained a fifth longer (the cosine schedule stretched to match; about 3 minutes more on the 2-core
@@ -541,4 +553,4 @@ SHIPPED_SCALE = f"{TIMBRE_SCALED}-longer-dit"
 # (30% to 53% at std 0.25). Measured: 40% on the usual 80 against the shipped 48.75%, so the effect stops at 0.25
 # (docs/models.md, "Where it stands", the thirty-sixth session)
 SCALES.update(sized_variants(SHIPPED_SCALE, "-timbre-0.2",
-                             lambda scale: replace(scale, codec=replace(scale.codec, timbre_latent_std=0.2))))
+                             lambda scale: codec_variant(scale, timbre_latent_std=0.2)))

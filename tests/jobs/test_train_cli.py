@@ -7,7 +7,8 @@ import soundfile as sf
 import torch
 
 from jobs.cli import main
-from jobs.training_stages import PERIODICITY_FREE, SCALES, SHIPPED_SCALE, TIMBRE_SCALED, denoiser_weights
+from jobs.training_stages import (PERIODICITY_FREE, SCALES, SHIPPED_SCALE, TIMBRE_SCALED, denoiser_weights,
+                                  sized_name)
 from timbre.analysis.generation import generate_instrument, structure_mask
 from timbre.edits import SamplerConfig
 from timbre.errors import ModelError
@@ -25,7 +26,7 @@ def smoke_bundle(tmp_path_factory):
 def smoke_shipped(tmp_path_factory):
     """The shipped scale's smoke twin, trained once for the tests that read it."""
     out = tmp_path_factory.mktemp("shipped")
-    assert main(["train", "all", "--out", str(out), "--scale", f"smoke{SHIPPED_SCALE.removeprefix('full')}"]) == 0
+    assert main(["train", "all", "--out", str(out), "--scale", sized_name("smoke", SHIPPED_SCALE)]) == 0
     return out
 
 
@@ -197,7 +198,7 @@ def test_the_shipped_scale_records_that_its_dit_always_saw_only_pitch_and_onset_
     out = smoke_shipped
     config = json.loads((out / "training" / "denoiser.json").read_text())["config"]
     assert config["always_known"] == 4
-    timbre_scaled = SCALES[f"smoke{TIMBRE_SCALED.removeprefix('full')}"]
+    timbre_scaled = SCALES[sized_name("smoke", TIMBRE_SCALED)]
     assert config["steps"] == math.ceil(1.2 * timbre_scaled.denoiser_training.steps)  # the DiT trained a fifth longer
     bundle = load_bundle(out)
     assert (bundle.always_known, bundle.held_channels, bundle.codec.structure_channels) == (4, 4, 6)
@@ -209,8 +210,8 @@ def test_the_shipped_scale_records_that_its_dit_always_saw_only_pitch_and_onset_
 
 def test_the_timbre_scaled_scale_halves_the_timbre_and_weights_its_loss_in_the_plain_units(smoke_shipped, tmp_path):
     plain, quiet = tmp_path / "plain", smoke_shipped
-    scale = f"smoke{SHIPPED_SCALE.removeprefix('full')}"
-    assert main(["train", "all", "--out", str(plain), "--scale", f"smoke{PERIODICITY_FREE.removeprefix('full')}"]) == 0
+    scale = sized_name("smoke", SHIPPED_SCALE)
+    assert main(["train", "all", "--out", str(plain), "--scale", sized_name("smoke", PERIODICITY_FREE)]) == 0
     plain_codec, quiet_codec = load_bundle(plain).codec, load_bundle(quiet).codec
     assert (quiet_codec.config.timbre_latent_std, quiet_codec.timbre_latent_scale) == (0.25, 0.5)
     structure = quiet_codec.structure_channels
